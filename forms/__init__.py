@@ -1,0 +1,1 @@
+"""The eCRF engine: study metadata, the REDCap logic language, data dictionaries, rendering."""

@@ -1,0 +1,74 @@
+"""Shared fixtures. Tests talk to the real PostgreSQL and Redis named by DATABASE_URL and CELERY_BROKER_URL."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+# Playwright's sync API runs an event loop in the test thread; Django's ORM must still work there.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+PYTHON = sys.executable
+
+
+@pytest.fixture(autouse=True)
+def _tasks_in_process_by_default():
+    """Most tests run Celery tasks eagerly; the worker tests switch this off and start a real worker."""
+    from registry.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = previous
+
+
+@pytest.fixture
+def make_user(db):
+    from django.contrib.auth import get_user_model
+
+    def make(username: str = "alice", password: str = "correct-horse-battery", **extra):
+        user = get_user_model().objects.create_user(username=username, password=password, **extra)
+        user.raw_password = password
+        return user
+
+    return make
+
+
+def database_url_of_test_db() -> str:
+    """The URL of the test database pytest-django created, for subprocesses such as a Celery worker."""
+    from django.db import connection
+
+    s = connection.settings_dict
+    auth = s["USER"] or ""
+    if s.get("PASSWORD"):
+        auth += f":{s['PASSWORD']}"
+    host = s.get("HOST") or "127.0.0.1"
+    port = s.get("PORT") or 5432
+    return f"postgres://{auth}@{host}:{port}/{s['NAME']}"
+
+
+def subprocess_env(**overrides: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # only the in-process browser tests need it
+    env.update(overrides)
+    return env
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _close_stray_test_db_sessions(django_db_setup, django_db_blocker):
+    """End sessions left on the test database (live-server request threads) so it can be dropped."""
+    yield
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
