@@ -39,6 +39,9 @@ class Membership(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memberships")
     site = models.ForeignKey(Site, on_delete=models.CASCADE, null=True, blank=True, related_name="memberships")
     role = models.CharField(max_length=20, choices=Role.choices)
+    extra_rights = models.JSONField(
+        default=list, blank=True, help_text="rights granted beyond the role, e.g. ['view_identifiers']"
+    )
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "project"], name="one_membership_per_project")]
@@ -75,3 +78,127 @@ class Job(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} #{self.pk} ({self.status})"
+
+
+class SiteCounter(models.Model):
+    """The next record number of a site; its row is locked while a record is created, so ids are gapless."""
+
+    site = models.OneToOneField(Site, on_delete=models.CASCADE, primary_key=True, related_name="counter")
+    next_number = models.PositiveIntegerField(default=1)
+
+    def __str__(self) -> str:
+        return f"{self.site}: next {self.next_number}"
+
+
+class Record(models.Model):
+    """A patient in a project, owned by one site."""
+
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="records")
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="records")
+    record_id = models.CharField(max_length=100)
+    locked = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+
+    class Meta:
+        ordering = ["project", "record_id"]
+        constraints = [models.UniqueConstraint(fields=["project", "record_id"], name="record_id_unique_per_project")]
+        indexes = [models.Index(fields=["project", "site", "record_id"])]
+
+    def __str__(self) -> str:
+        return self.record_id
+
+
+class FormStatus(models.IntegerChoices):
+    INCOMPLETE = 0, "Incomplete"
+    UNVERIFIED = 1, "Unverified"
+    COMPLETE = 2, "Complete"
+
+
+class FormInstance(models.Model):
+    """One instrument of one record at one event and repeat instance.
+
+    Values are one flat JSON object of REDCap raw strings (dates ISO, checkboxes as
+    `field___code`); missing-data codes sit apart from the values so typed columns stay typed.
+    Event and instrument are stored by their unique names, which survive metadata versions.
+    """
+
+    record = models.ForeignKey(Record, on_delete=models.CASCADE, related_name="forms")
+    event = models.CharField(max_length=100)
+    instrument = models.CharField(max_length=100)
+    instance = models.PositiveIntegerField(default=1)
+    data = models.JSONField(default=dict)
+    missing = models.JSONField(default=dict, help_text="field name -> missing-data code")
+    status = models.PositiveSmallIntegerField(choices=FormStatus.choices, default=FormStatus.INCOMPLETE)
+    locked = models.BooleanField(default=False)
+    row_version = models.PositiveIntegerField(default=1, help_text="optimistic-locking counter")
+    metadata_version = models.PositiveIntegerField(null=True, blank=True, help_text="design version saved under")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["record", "event", "instrument", "instance"], name="one_form_instance_per_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.record_id}/{self.event}/{self.instrument}#{self.instance}"
+
+
+class AuditSource(models.TextChoices):
+    WEB = "web"
+    API = "api"
+    IMPORT = "import"
+    CALCULATION = "calculation"
+    SYSTEM = "system"
+
+
+class AuditEvent(models.Model):
+    """Append-only audit trail: one row per changed field (or per design, access or release action).
+
+    PostgreSQL refuses UPDATE and DELETE on this table (a trigger); each row carries the hash of
+    the previous row of its project, so removing or editing a row breaks the chain.
+    """
+
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="audit_events", null=True, blank=True)
+    chain = models.CharField(max_length=60, help_text="the hash chain: 'project:<code>' or 'system'")
+    sequence = models.PositiveBigIntegerField(help_text="position in the chain")
+    at = models.DateTimeField(db_index=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True)
+    username = models.CharField(max_length=150, blank=True)
+    action = models.CharField(max_length=40, default="data_change")
+    record_id = models.CharField(max_length=100, blank=True, db_index=True)
+    event = models.CharField(max_length=100, blank=True)
+    instrument = models.CharField(max_length=100, blank=True)
+    instance = models.PositiveIntegerField(null=True, blank=True)
+    field = models.CharField(max_length=200, blank=True)
+    old_value = models.TextField(null=True, blank=True)
+    new_value = models.TextField(null=True, blank=True)
+    reason = models.TextField(blank=True)
+    source = models.CharField(max_length=20, choices=AuditSource.choices, default=AuditSource.WEB)
+    request_id = models.CharField(max_length=64, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    prev_hash = models.CharField(max_length=64)
+    row_hash = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["chain", "sequence"]
+        constraints = [models.UniqueConstraint(fields=["chain", "sequence"], name="audit_sequence_unique")]
+        indexes = [models.Index(fields=["project", "record_id", "sequence"])]
+
+    def __str__(self) -> str:
+        return f"{self.chain}#{self.sequence} {self.action} {self.field}".strip()
+
+
+class AuditChainHead(models.Model):
+    """The last hash of an audit chain; locking this row serialises appends to the chain."""
+
+    chain = models.CharField(max_length=60, primary_key=True)
+    sequence = models.PositiveBigIntegerField(default=0)
+    last_hash = models.CharField(max_length=64, default="0" * 64)
+
+    def __str__(self) -> str:
+        return f"{self.chain} at {self.sequence}"

@@ -1,0 +1,150 @@
+"""The one place that decides what a user may see and do in a project.
+
+Every page, API call, export, search and admin view asks `scope_for(user, project)` and then
+the returned Scope: which records (site scoping) and which actions (the role's rights). A
+record of another site, or a project the user does not belong to, answers 404 everywhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from django.db.models import QuerySet
+from django.http import Http404
+
+from forms.models import Project
+from registry.models import Membership, Record, Role, Site
+
+
+class Right(StrEnum):
+    VIEW = "view"  # read records and forms of the scope's sites
+    ENTER_DATA = "enter_data"  # create records, save forms
+    VIEW_IDENTIFIERS = "view_identifiers"  # see fields flagged as identifiers
+    OPEN_QUERY = "open_query"
+    ANSWER_QUERY = "answer_query"
+    CLOSE_QUERY = "close_query"
+    VERIFY = "verify"  # mark forms verified
+    LOCK = "lock"
+    SIGN = "sign"
+    DESIGN = "design"  # import dictionaries, edit events, rules
+    MANAGE_USERS = "manage_users"  # sites, memberships, roles
+    RUN_QUALITY = "run_quality"
+    EXPORT = "export"
+    API = "api"
+    VIEW_AUDIT = "view_audit"
+
+
+# The role table: one line per role. Statisticians see no identifiers unless granted.
+ROLE_RIGHTS: dict[str, frozenset[Right]] = {
+    Role.COORDINATOR: frozenset(
+        {Right.VIEW, Right.ENTER_DATA, Right.VIEW_IDENTIFIERS, Right.ANSWER_QUERY, Right.API, Right.VIEW_AUDIT}
+    ),
+    Role.MONITOR: frozenset(
+        {
+            Right.VIEW,
+            Right.VIEW_IDENTIFIERS,
+            Right.OPEN_QUERY,
+            Right.ANSWER_QUERY,
+            Right.CLOSE_QUERY,
+            Right.VERIFY,
+            Right.RUN_QUALITY,
+            Right.VIEW_AUDIT,
+        }
+    ),
+    Role.PI: frozenset({Right.VIEW, Right.VIEW_IDENTIFIERS, Right.LOCK, Right.SIGN, Right.VIEW_AUDIT}),
+    Role.DATA_MANAGER: frozenset(
+        {
+            Right.VIEW,
+            Right.ENTER_DATA,
+            Right.VIEW_IDENTIFIERS,
+            Right.OPEN_QUERY,
+            Right.ANSWER_QUERY,
+            Right.CLOSE_QUERY,
+            Right.VERIFY,
+            Right.LOCK,
+            Right.DESIGN,
+            Right.MANAGE_USERS,
+            Right.RUN_QUALITY,
+            Right.EXPORT,
+            Right.API,
+            Right.VIEW_AUDIT,
+        }
+    ),
+    Role.STATISTICIAN: frozenset({Right.VIEW, Right.EXPORT, Right.API}),
+}
+
+EXPORT_PROFILES_BY_ROLE: dict[str, tuple[str, ...]] = {
+    Role.DATA_MANAGER: ("full", "limited", "deidentified"),
+    Role.STATISTICIAN: ("deidentified",),
+}
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What one user may do in one project."""
+
+    user: object
+    project: Project
+    role: str
+    site: Site | None  # None: all sites
+    extra_rights: frozenset[Right] = frozenset()
+
+    @property
+    def all_sites(self) -> bool:
+        return self.site is None
+
+    @property
+    def rights(self) -> frozenset[Right]:
+        return ROLE_RIGHTS.get(self.role, frozenset()) | self.extra_rights
+
+    def can(self, right: Right) -> bool:
+        return right in self.rights
+
+    def require(self, right: Right) -> None:
+        """Refuse an action the role lacks. 404 rather than 403, so nothing about the project leaks."""
+        if not self.can(right):
+            raise Http404("not found")
+
+    def sites(self) -> QuerySet[Site]:
+        sites = Site.objects.filter(project=self.project)
+        return sites if self.site is None else sites.filter(pk=self.site.pk)
+
+    def records(self) -> QuerySet[Record]:
+        records = Record.objects.filter(project=self.project)
+        return records if self.site is None else records.filter(site=self.site)
+
+    def export_profiles(self) -> tuple[str, ...]:
+        profiles = EXPORT_PROFILES_BY_ROLE.get(self.role, ())
+        if Right.VIEW_IDENTIFIERS in self.extra_rights and "full" not in profiles:
+            profiles = ("full", "limited", *profiles)
+        return profiles if self.can(Right.EXPORT) else ()
+
+
+def scope_for(user, project: Project) -> Scope | None:
+    """The user's scope in the project, or None when the user has no access to it."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return None
+    membership = Membership.objects.filter(user=user, project=project).select_related("site").first()
+    if membership is not None:
+        extra = frozenset(Right(r) for r in membership.extra_rights or () if r in Right._value2member_map_)
+        return Scope(user=user, project=project, role=membership.role, site=membership.site, extra_rights=extra)
+    if user.is_superuser:
+        return Scope(user=user, project=project, role=Role.DATA_MANAGER, site=None)
+    return None
+
+
+def project_scope_or_404(user, project_code: str, right: Right = Right.VIEW) -> Scope:
+    project = Project.objects.filter(code=project_code).first()
+    scope = scope_for(user, project) if project is not None else None
+    if scope is None:
+        raise Http404("not found")
+    scope.require(right)
+    return scope
+
+
+def record_or_404(scope: Scope, record_id: str) -> Record:
+    record = scope.records().filter(record_id=record_id).select_related("site").first()
+    if record is None:
+        raise Http404("not found")
+    return record
