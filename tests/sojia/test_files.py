@@ -116,6 +116,14 @@ def test_build_script_reproduces_the_committed_files(tmp_path):
         assert (tmp_path / name).read_bytes() == (FIXTURES / name).read_bytes(), name
 
 
+def test_committed_files_and_study_doc_are_up_to_date():
+    """--check compares the CSVs, project.json and docs/sojia-study.md with what the script would write."""
+    result = subprocess.run(
+        [sys.executable, str(FIXTURES / "build_dictionary.py"), "--check"], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout
+
+
 def test_project_json():
     project = json.loads((FIXTURES / "project.json").read_text())
     assert project == {
