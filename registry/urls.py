@@ -2,8 +2,10 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
+from registry.views import entry
 from registry.views.health import healthz
 from registry.views.home import home
+from registry.views.logic_js import design_logic_js
 
 urlpatterns = [
     path("", home, name="home"),
@@ -11,4 +13,14 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    path("projects/<slug:code>/", entry.project_home, name="project-home"),
+    path("projects/<slug:code>/records/", entry.dashboard, name="record-dashboard"),
+    path("projects/<slug:code>/records/new/", entry.enroll, name="record-enroll"),
+    path("projects/<slug:code>/records/<str:record_id>/", entry.record_home, name="record-home"),
+    path(
+        "projects/<slug:code>/records/<str:record_id>/<slug:event>/<slug:instrument>/<int:instance>/",
+        entry.form_entry,
+        name="form-entry",
+    ),
+    path("projects/<slug:code>/design/v<int:version>/logic.js", design_logic_js, name="design-logic-js"),
 ]

@@ -149,7 +149,9 @@ FormKey = tuple[str, str, int]  # (event, instrument, instance)
 
 def replay_record(project: Project, record_id: str, as_of: datetime | None = None) -> dict[FormKey, dict[str, str]]:
     """Rebuild a record's values from its audit rows, as they stood at `as_of` (default: now)."""
-    rows = AuditEvent.objects.filter(chain=chain_of(project), record_id=record_id, action="data_change")
+    rows = AuditEvent.objects.filter(chain=chain_of(project), record_id=record_id, action="data_change").exclude(
+        details__has_key="missing_code"
+    )
     if as_of is not None:
         rows = rows.filter(at__lte=as_of)
     state: dict[FormKey, dict[str, str]] = {}

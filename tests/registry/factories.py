@@ -24,8 +24,10 @@ class StudyWorld:
         return scope
 
 
-def build_world(code: str = "demo") -> StudyWorld:
-    project = Project.objects.create(code=code, title=f"Study {code}", is_longitudinal=True)
+def build_world(code: str = "demo", project: Project | None = None) -> StudyWorld:
+    if project is None:
+        project = Project.objects.create(code=code, title=f"Study {code}", is_longitudinal=True)
+    code = project.code
     site_a = Site.objects.create(project=project, code="a", name="Hospital A", record_prefix="AAA")
     site_b = Site.objects.create(project=project, code="b", name="Hospital B", record_prefix="BBB")
     users = {}

@@ -1,0 +1,213 @@
+"""Checking one raw value against its field: validation types, choices, limits.
+
+Used by every path that writes data (form save, API import, record import) and by the
+data-quality rules, so a value means the same thing everywhere. Values are REDCap raw
+strings; dates and times are stored ISO whatever the display format.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+
+
+@dataclass(frozen=True)
+class ValidationType:
+    name: str
+    data_type: str  # date, datetime, datetime_seconds, time, integer, number, email, phone, ...
+    pattern: re.Pattern | None = None
+    label: str = ""
+
+
+def _re(pattern: str, flags: int = 0) -> re.Pattern:
+    return re.compile(pattern, flags)
+
+
+_NUMBER = r"[-+]?[0-9]*\.?[0-9]+([eE][-+]?[0-9]+)?"
+BUILT_IN: dict[str, ValidationType] = {
+    vt.name: vt
+    for vt in [
+        ValidationType("date_ymd", "date", label="Date (Y-M-D)"),
+        ValidationType("date_mdy", "date", label="Date (M-D-Y)"),
+        ValidationType("date_dmy", "date", label="Date (D-M-Y)"),
+        ValidationType("datetime_ymd", "datetime", label="Datetime (Y-M-D H:M)"),
+        ValidationType("datetime_mdy", "datetime", label="Datetime (M-D-Y H:M)"),
+        ValidationType("datetime_dmy", "datetime", label="Datetime (D-M-Y H:M)"),
+        ValidationType("datetime_seconds_ymd", "datetime_seconds", label="Datetime w/ seconds (Y-M-D H:M:S)"),
+        ValidationType("datetime_seconds_mdy", "datetime_seconds", label="Datetime w/ seconds (M-D-Y H:M:S)"),
+        ValidationType("datetime_seconds_dmy", "datetime_seconds", label="Datetime w/ seconds (D-M-Y H:M:S)"),
+        ValidationType("time", "time", _re(r"^([0-9]|[0-1][0-9]|2[0-3]):([0-5][0-9])$"), "Time (HH:MM)"),
+        ValidationType("time_hh_mm_ss", "time", _re(r"^(\d|[01]\d|2[0-3])(:[0-5]\d){2}$"), "Time (HH:MM:SS)"),
+        ValidationType("time_mm_ss", "time", _re(r"^[0-5]\d:[0-5]\d$"), "Time (MM:SS)"),
+        ValidationType("integer", "integer", _re(r"^[-+]?\d+$"), "Integer"),
+        ValidationType("number", "number", _re(rf"^{_NUMBER}$"), "Number"),
+        *[
+            ValidationType(f"number_{n}dp", "number", _re(rf"^-?\d+\.\d{{{n}}}$"), f"Number ({n} dp)")
+            for n in range(1, 5)
+        ],
+        ValidationType("number_comma_decimal", "number_comma_decimal", _re(r"^[-+]?[0-9]*,?[0-9]+([eE][-+]?[0-9]+)?$")),
+        *[
+            ValidationType(f"number_{n}dp_comma_decimal", "number_comma_decimal", _re(rf"^-?\d+,\d{{{n}}}$"))
+            for n in range(1, 5)
+        ],
+        ValidationType("email", "email", _re(r"^[^@\s]+@[^@\s]+\.[^@\s]+$"), "Email"),
+        ValidationType("phone", "phone", _re(r"^\(?[2-9]\d{2}\)?[\s.-]?[2-9]\d{2}[\s.-]?\d{4}(\s*(x|ext\.?)\s*\d+)?$")),
+        ValidationType("phone_australia", "phone", _re(r"^(\(0[2-8]\)|0[2-8])\s*\d{4}\s*\d{4}$")),
+        ValidationType("phone_uk", "phone", _re(r"^(\+44\s?|0)\d[\d\s]{8,12}$")),
+        ValidationType("phone_france", "phone", _re(r"^(\+33\s?|0)[1-9](\s?\d{2}){4}$")),
+        ValidationType("zipcode", "postal_code", _re(r"^\d{5}(-\d{4})?$")),
+        ValidationType("postalcode_australia", "postal_code", _re(r"^\d{4}$")),
+        ValidationType("postalcode_canada", "postal_code", _re(r"^[ABCEGHJKLMNPRSTVXY]\d[A-Z]\s*\d[A-Z]\d$", re.I)),
+        ValidationType("postalcode_germany", "postal_code", _re(r"^(0[1-9]|[1-9]\d)\d{3}$")),
+        ValidationType("postalcode_french", "postal_code", _re(r"^((0?[1-9])|([1-8][0-9])|(9[0-8]))[0-9]{3}$")),
+        ValidationType(
+            "postalcode_uk", "postal_code", _re(r"^(([A-Z]{1,2}\d{1,2})|([A-Z]{1,2}\d[A-Z])) \d[ABD-HJLNP-Z]{2}$", re.I)
+        ),
+        ValidationType("ssn", "ssn", _re(r"^\d{3}-\d\d-\d{4}$")),
+        ValidationType("mrn_10d", "mrn", _re(r"^\d{10}$")),
+        ValidationType("mrn_generic", "mrn", _re(r"^[a-z0-9-_]+$", re.I)),
+        ValidationType("vmrn", "mrn", _re(r"^[0-9]{4,9}$")),
+        ValidationType("alpha_only", "text", _re(r"^[a-z]+$", re.I)),
+    ]
+}
+ALIASES = {"date": "date_ymd", "datetime": "datetime_ymd", "datetime_seconds": "datetime_seconds_ymd",
+           "int": "integer", "float": "number"}  # fmt: skip
+NUMERIC_TYPES = {"integer", "number", "number_comma_decimal"}
+DATE_TYPES = {"date", "datetime", "datetime_seconds"}
+
+
+def validation_type(name: str, custom: dict[str, ValidationType] | None = None) -> ValidationType | None:
+    name = ALIASES.get(name, name)
+    if custom and name in custom:
+        return custom[name]
+    return BUILT_IN.get(name)
+
+
+def parse_iso(value: str, data_type: str) -> date | datetime | None:
+    formats = {"date": ("%Y-%m-%d",), "datetime": ("%Y-%m-%d %H:%M",), "datetime_seconds": ("%Y-%m-%d %H:%M:%S",)}
+    for fmt in formats.get(data_type, ()):
+        try:
+            parsed = datetime.strptime(value, fmt)
+        except ValueError:
+            continue
+        return parsed.date() if data_type == "date" else parsed
+    return None
+
+
+def to_number(value: str) -> Decimal | None:
+    try:
+        number = Decimal(value.replace(",", ".") if value.count(",") == 1 and "." not in value else value)
+    except (InvalidOperation, ValueError):
+        return None
+    return number if number.is_finite() else None
+
+
+def check_type(value: str, vtype: ValidationType) -> str | None:
+    """An error message when the value does not fit the validation type, else None."""
+    if vtype.data_type in DATE_TYPES:
+        if parse_iso(value, vtype.data_type) is None:
+            shape = {"date": "YYYY-MM-DD", "datetime": "YYYY-MM-DD HH:MM", "datetime_seconds": "YYYY-MM-DD HH:MM:SS"}
+            return f"{value!r} is not a valid {vtype.data_type.replace('_', ' ')} ({shape[vtype.data_type]})"
+        return None
+    if vtype.pattern is not None and not vtype.pattern.match(value):
+        return f"{value!r} is not a valid {vtype.label or vtype.name}"
+    return None
+
+
+def comparable(value: str, data_type: str):
+    """The value as something ordered for limit checks (number, date, or time string)."""
+    if data_type in NUMERIC_TYPES:
+        return to_number(value)
+    if data_type in DATE_TYPES:
+        return parse_iso(value, data_type)
+    if data_type == "time":
+        return value.zfill(5) if len(value) < 5 else value
+    return None
+
+
+def resolve_limit(limit: str, data_type: str, values: dict[str, str], today: date | None = None):
+    """A min/max cell as a comparable: a literal, 'today'/'now', or a [field] of the same form."""
+    limit = limit.strip()
+    if not limit:
+        return None
+    now = datetime.now()
+    if limit.lower() in ("today", "now"):
+        today = today or now.date()
+        if data_type == "date":
+            return today
+        return datetime.combine(today, now.time().replace(second=0, microsecond=0))
+    match = re.fullmatch(r"\[([a-z0-9_]+)\]", limit)
+    if match:
+        other = values.get(match.group(1), "")
+        return comparable(other, data_type) if other else None
+    return comparable(limit, data_type)
+
+
+@dataclass
+class ValueProblem:
+    field: str
+    value: str
+    message: str
+    hard: bool  # True: the value cannot be stored; False: a warning (soft limit)
+
+
+def check_value(
+    field,
+    value: str,
+    *,
+    values: dict[str, str] | None = None,
+    custom_types: dict[str, ValidationType] | None = None,
+    today: date | None = None,
+) -> list[ValueProblem]:
+    """Problems of one raw value of a field (an object with field_type, choices, validation...).
+
+    Wrong type, unknown choice code: hard. Out of min/max: soft, unless @FORCE-MINMAX.
+    """
+    if value == "":
+        return []
+    problems: list[ValueProblem] = []
+    name = field.name
+    ftype = field.field_type
+    if ftype in ("radio", "dropdown"):
+        codes = [code for code, _ in field.choices]
+        if value not in codes:
+            problems.append(
+                ValueProblem(name, value, f"{value!r} is not one of the choices ({', '.join(codes)})", True)
+            )
+        return problems
+    if ftype in ("yesno", "truefalse"):
+        if value not in ("0", "1"):
+            problems.append(ValueProblem(name, value, f"{value!r} must be 1 or 0", True))
+        return problems
+    if ftype == "slider":
+        low = int(field.validation_min or 0) if (field.validation_min or "0").lstrip("-").isdigit() else 0
+        high = int(field.validation_max or 100) if (field.validation_max or "100").lstrip("-").isdigit() else 100
+        if not re.fullmatch(r"-?\d+", value) or not low <= int(value) <= high:
+            problems.append(ValueProblem(name, value, f"{value!r} must be a whole number from {low} to {high}", True))
+        return problems
+    if ftype != "text" or not field.validation:
+        return problems
+    vtype = validation_type(field.validation, custom_types)
+    if vtype is None:
+        return problems  # an unknown site-defined type: stored as text, flagged at import
+    error = check_type(value, vtype)
+    if error:
+        return [ValueProblem(name, value, error, True)]
+    current = comparable(value, vtype.data_type)
+    if current is None:
+        return problems
+    force = "@FORCE-MINMAX" in (field.annotation or "").upper()
+    for limit_text, is_min in ((field.validation_min, True), (field.validation_max, False)):
+        limit = resolve_limit(limit_text or "", vtype.data_type, values or {}, today)
+        if limit is None:
+            continue
+        try:
+            outside = current < limit if is_min else current > limit
+        except TypeError:
+            continue
+        if outside:
+            word = "below the minimum" if is_min else "above the maximum"
+            problems.append(ValueProblem(name, value, f"{value} is {word} ({limit_text})", force))
+    return problems

@@ -1,0 +1,186 @@
+"""Saving one form instance: the one path for web saves, API imports and record imports.
+
+In one transaction: refuse locked data, detect a concurrent edit (optimistic locking),
+check every value (hard errors refuse the save, soft limits warn), recompute calculations,
+clear values of fields hidden by branching logic, ask a reason when a complete form changes,
+write the values and one audit row per changed field.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.db import transaction
+
+from forms.models import Field, FieldType
+from forms.values import ValueProblem, check_value
+from registry.access import Right, Scope
+from registry.models import AuditSource, FormInstance, FormStatus, Record
+from registry.services.audit import Change, audit_append
+from registry.services.design import design_of
+from registry.services.record_logic import RecordValues
+
+
+class EntryError(Exception):
+    """The save was refused; `errors` maps a field name (or '__all__') to messages."""
+
+    def __init__(self, errors: dict[str, list[str]]):
+        self.errors = errors
+        super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()))
+
+
+class SaveConflict(Exception):
+    """Somebody else saved the form since it was opened; nothing was written."""
+
+    def __init__(self, current: FormInstance, submitted: dict[str, str]):
+        self.current = current
+        self.submitted = submitted
+        super().__init__("the form was changed by someone else since you opened it")
+
+
+@dataclass
+class SaveOutcome:
+    form: FormInstance
+    changes: list[Change] = field(default_factory=list)
+    warnings: list[ValueProblem] = field(default_factory=list)
+    cleared_hidden: list[str] = field(default_factory=list)
+    missing_required: list[str] = field(default_factory=list)
+    created: bool = False
+
+
+def stored_columns(f: Field) -> list[str]:
+    return f.checkbox_columns() if f.field_type == FieldType.CHECKBOX else [f.name]
+
+
+def form_save(
+    *,
+    scope: Scope,
+    record: Record,
+    event: str,
+    instrument: str,
+    instance: int = 1,
+    values: dict[str, str],
+    missing: dict[str, str] | None = None,
+    status: int | None = None,
+    expected_row_version: int | None = None,
+    reason: str = "",
+    source: str = AuditSource.WEB,
+    partial: bool = False,
+) -> SaveOutcome:
+    """Save submitted raw values of one instrument. `partial` keeps fields that were not submitted."""
+    scope.require(Right.ENTER_DATA)
+    if record.project_id != scope.project.pk or not scope.records().filter(pk=record.pk).exists():
+        raise EntryError({"__all__": ["record not found"]})
+    design = design_of(scope.project)
+    design.check_form_key(event, instrument, instance)
+    fields = design.fields(instrument)
+    missing = dict(missing or {})
+
+    with transaction.atomic():
+        record = Record.objects.select_for_update().get(pk=record.pk)
+        form, created = FormInstance.objects.select_for_update().get_or_create(
+            record=record, event=event, instrument=instrument, instance=instance
+        )
+        if record.locked or form.locked:
+            raise EntryError({"__all__": ["this form is locked; unlock it (with a reason) before editing"]})
+        if not created and expected_row_version is not None and form.row_version != expected_row_version:
+            raise SaveConflict(form, values)
+
+        old_data: dict[str, str] = dict(form.data)
+        old_missing: dict[str, str] = dict(form.missing)
+        new_data: dict[str, str] = dict(old_data) if partial else {}
+        new_missing: dict[str, str] = dict(old_missing) if partial else {}
+        errors: dict[str, list[str]] = {}
+
+        known_columns = {col: f for f in fields for col in stored_columns(f)}
+        for name in values:
+            if name not in known_columns:
+                errors.setdefault(name, []).append(f"{name!r} is not a field of {instrument}")
+        for f in fields:
+            if not f.has_data or f.is_calc:
+                continue
+            for col in stored_columns(f):
+                if col in values:
+                    new_data[col] = (values[col] or "").strip() if f.field_type != FieldType.NOTES else values[col]
+        for name, code in missing.items():
+            if name not in {f.name for f in fields}:
+                errors.setdefault(name, []).append(f"{name!r} is not a field of {instrument}")
+            elif code and code not in design.missing_codes:
+                errors.setdefault(name, []).append(f"{code!r} is not a missing-data code of this project")
+            elif code:
+                new_missing[name] = code
+            else:
+                new_missing.pop(name, None)
+
+        warnings: list[ValueProblem] = []
+        for f in fields:
+            if f.name in new_missing and any(new_data.get(col) not in ("", None, "0") for col in stored_columns(f)):
+                errors.setdefault(f.name, []).append("give either a value or a missing-data code, not both")
+            if f.field_type == FieldType.CHECKBOX or f.is_calc:
+                continue
+            for problem in check_value(f, new_data.get(f.name, ""), values=new_data,
+                                       custom_types=design.custom_types):  # fmt: skip
+                (errors.setdefault(f.name, []).append(problem.message) if problem.hard else warnings.append(problem))
+        if errors:
+            raise EntryError(errors)
+
+        logic = RecordValues(design=design, record=record, event=event, instrument=instrument, instance=instance,
+                             form_values=new_data, user=scope.user)  # fmt: skip
+        cleared = logic.apply_calculations_and_branching(fields, new_data, new_missing)
+        new_data = {k: v for k, v in new_data.items() if v not in ("", None)}
+        missing_required = [
+            f.name for f in fields
+            if f.required and f.has_data and f.name not in new_missing and logic.is_visible(f, new_data)
+            and not any(new_data.get(col) not in (None, "", "0" if f.field_type == FieldType.CHECKBOX else None)
+                        for col in stored_columns(f))
+        ]  # fmt: skip
+
+        new_status = form.status if status is None else int(status)
+        if new_status not in FormStatus.values:
+            raise EntryError({"status": [f"{status!r} is not a form status (0, 1 or 2)"]})
+        complete_field = f"{instrument}_complete"
+        changes = diff_values(old_data, new_data, old_missing, new_missing)
+        if created or new_status != form.status:
+            changes.append(Change(field=complete_field, old=None if created else str(form.status), new=str(new_status)))
+        for change in changes:
+            change.record_id, change.event, change.instrument, change.instance = (
+                record.record_id,
+                event,
+                instrument,
+                instance,
+            )
+            if change.field in cleared:
+                change.details = {**change.details, "cleared_by": "branching logic"}
+
+        needs_reason = (
+            not created and form.status == FormStatus.COMPLETE and scope.project.settings.get("reason_for_change", True)
+            and any(c.field != complete_field for c in changes)
+        )  # fmt: skip
+        if needs_reason and not reason.strip():
+            raise EntryError({"reason": ["this form is complete: give a reason for the change"]})
+
+        if changes or created:
+            form.data, form.missing, form.status = new_data, new_missing, new_status
+            form.row_version = form.row_version + (0 if created else 1)
+            form.metadata_version = design.version_number
+            form.updated_by = scope.user if getattr(scope.user, "pk", None) else None
+            form.save()
+            audit_append(project=scope.project, action="data_change", changes=changes, user=scope.user,
+                         source=source, reason=reason.strip())  # fmt: skip
+    return SaveOutcome(form=form, changes=changes, warnings=warnings, cleared_hidden=sorted(cleared),
+                       missing_required=missing_required, created=created)  # fmt: skip
+
+
+def diff_values(
+    old: dict[str, str], new: dict[str, str], old_missing: dict[str, str], new_missing: dict[str, str]
+) -> list[Change]:
+    changes = []
+    for name in sorted(set(old) | set(new)):
+        before, after = old.get(name, ""), new.get(name, "")
+        if before != after:
+            changes.append(Change(field=name, old=before or None, new=after or None))
+    for name in sorted(set(old_missing) | set(new_missing)):
+        before, after = old_missing.get(name), new_missing.get(name)
+        if before != after:
+            changes.append(Change(field=name, old=before, new=after, details={"missing_code": True}))
+    return changes

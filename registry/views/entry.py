@@ -1,0 +1,210 @@
+"""Data entry pages: the record status dashboard, the record home, enrolment and the form page."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from forms.rendering import build_instrument_form, initial_from_values, values_from_form
+from registry.access import Right, project_scope_or_404, record_or_404
+from registry.models import AuditEvent, FormInstance, FormStatus, Site
+from registry.selectors_dashboard import CELL_STATUSES, DashboardFilters, dashboard_page
+from registry.services.design import DesignError, design_of
+from registry.services.entry import EntryError, SaveConflict, form_save
+from registry.services.form_defaults import default_values
+from registry.services.records import EnrollmentError, record_create
+
+
+def _design_or_404(scope):
+    try:
+        return design_of(scope.project)
+    except DesignError:
+        raise Http404("this project has no design yet") from None
+
+
+@login_required
+def project_home(request: HttpRequest, code: str) -> HttpResponse:
+    project_scope_or_404(request.user, code)
+    return redirect("record-dashboard", code=code)
+
+
+@login_required
+def dashboard(request: HttpRequest, code: str) -> HttpResponse:
+    scope = project_scope_or_404(request.user, code)
+    design = _design_or_404(scope)
+    filters = DashboardFilters(
+        site=request.GET.get("site", ""),
+        event=request.GET.get("event", ""),
+        instrument=request.GET.get("instrument", ""),
+        status=request.GET.get("status", ""),
+        record_id=request.GET.get("record_id", "").strip(),
+    )
+    page_obj, cols, rows = dashboard_page(scope, design, filters, request.GET.get("page", 1))
+    event_labels = dict(design.events)
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "registry/dashboard.html", {
+        "scope": scope, "project": scope.project, "design": design, "filters": filters, "page_obj": page_obj,
+        "columns": [(e, i, event_labels.get(e, e), design.instrument_label(i)) for e, i in cols],
+        "rows": rows, "sites": scope.sites(), "statuses": CELL_STATUSES, "query": query.urlencode(),
+        "can_enroll": scope.can(Right.ENTER_DATA),
+    })  # fmt: skip
+
+
+@login_required
+@require_POST
+def enroll(request: HttpRequest, code: str) -> HttpResponse:
+    scope = project_scope_or_404(request.user, code, Right.ENTER_DATA)
+    design = _design_or_404(scope)
+    site = None
+    if scope.all_sites:
+        site = Site.objects.filter(project=scope.project, code=request.POST.get("site", "")).first()
+    try:
+        record = record_create(scope=scope, site=site)
+    except EnrollmentError as exc:
+        messages.error(request, str(exc))
+        return redirect("record-dashboard", code=code)
+    first_event = design.default_event()
+    first_instrument = design.instruments_for_event(first_event)[0]
+    messages.success(request, f"Record {record.record_id} created.")
+    return redirect("form-entry", code=code, record_id=record.record_id, event=first_event,
+                    instrument=first_instrument, instance=1)  # fmt: skip
+
+
+@login_required
+def record_home(request: HttpRequest, code: str, record_id: str) -> HttpResponse:
+    scope = project_scope_or_404(request.user, code)
+    design = _design_or_404(scope)
+    record = record_or_404(scope, record_id)
+    forms = {}
+    for form in FormInstance.objects.filter(record=record).only("event", "instrument", "instance", "status", "locked"):
+        forms.setdefault((form.event, form.instrument), []).append(form)
+    events = design.events if design.is_longitudinal else [(design.default_event(), "Data")]
+    grid = []
+    for name, label in [(n, label) for n, label in design.instruments]:
+        cells = []
+        for event, _ in events:
+            if name not in design.instruments_for_event(event):
+                cells.append(None)
+                continue
+            instances = sorted(forms.get((event, name), []), key=lambda f: f.instance)
+            cells.append({"event": event, "instances": instances, "repeating": design.is_repeating(event, name),
+                          "next_instance": (instances[-1].instance + 1) if instances else 1})  # fmt: skip
+        grid.append({"instrument": name, "label": label, "cells": cells})
+    recent = AuditEvent.objects.filter(chain=f"project:{scope.project.code}", record_id=record.record_id).order_by(
+        "-sequence"
+    )[:15]
+    return render(request, "registry/record_home.html", {
+        "scope": scope, "project": scope.project, "record": record, "events": events, "grid": grid,
+        "recent": recent, "statuses": dict(FormStatus.choices),
+    })  # fmt: skip
+
+
+@login_required
+def form_entry(request: HttpRequest, code: str, record_id: str, event: str, instrument: str, instance: int):
+    scope = project_scope_or_404(request.user, code)
+    design = _design_or_404(scope)
+    record = record_or_404(scope, record_id)
+    try:
+        design.check_form_key(event, instrument, instance)
+    except DesignError:
+        raise Http404("no such form") from None
+    fields = design.fields(instrument)
+    existing = FormInstance.objects.filter(record=record, event=event, instrument=instrument, instance=instance).first()
+    read_only = not scope.can(Right.ENTER_DATA) or record.locked or bool(existing and existing.locked)
+    ask_reason = bool(existing and existing.status == FormStatus.COMPLETE) and scope.project.settings.get(
+        "reason_for_change", True
+    )
+    missing_codes = list(design.missing_codes.items())
+    if existing:
+        initial = initial_from_values(fields, existing.data, existing.missing)
+        initial.update(status=existing.status, row_version=existing.row_version)
+    else:
+        initial = initial_from_values(fields, default_values(fields), {})
+        initial.update(status=0, row_version=0)
+    conflict = None
+    outcome = None
+    if request.method == "POST" and not read_only:
+        form = build_instrument_form(fields, data=request.POST, missing_codes=missing_codes, ask_reason=ask_reason)
+        if form.is_valid():
+            values, missing = values_from_form(form)
+            expected = form.cleaned_data.get("row_version") or None
+            try:
+                outcome = form_save(
+                    scope=scope, record=record, event=event, instrument=instrument, instance=instance,
+                    values=values, missing=missing, status=form.cleaned_data["status"],
+                    expected_row_version=expected, reason=form.cleaned_data.get("reason", ""),
+                )  # fmt: skip
+            except SaveConflict as exc:
+                conflict = exc
+            except EntryError as exc:
+                for name, problems in exc.errors.items():
+                    target = name if name in form.fields else None
+                    for problem in problems:
+                        form.add_error(target, problem)
+            if outcome is not None:
+                for problem in outcome.warnings:
+                    messages.warning(request, f"{problem.field}: {problem.message}")
+                if outcome.missing_required:
+                    messages.warning(request, "Required fields left blank: " + ", ".join(outcome.missing_required))
+                if outcome.cleared_hidden:
+                    messages.info(request, "Cleared hidden fields: " + ", ".join(outcome.cleared_hidden))
+                messages.success(request, f"Saved {design.instrument_label(instrument)}.")
+                return redirect(_after_save(request, design, code, record_id, event, instrument, instance))
+    else:
+        form = build_instrument_form(fields, initial=initial, missing_codes=missing_codes, read_only=read_only,
+                                     ask_reason=ask_reason)  # fmt: skip
+    conflict_rows = _conflict_rows(fields, conflict) if conflict else []
+    return render(request, "registry/form_entry.html", {
+        "conflict_rows": conflict_rows, "logic_context": logic_context(design, record, event, instance),
+        "scope": scope, "project": scope.project, "record": record, "event": event,
+        "event_label": dict(design.events).get(event, ""), "instrument": instrument,
+        "instrument_label": design.instrument_label(instrument), "instance": instance, "form": form,
+        "read_only": read_only, "existing": existing, "conflict": conflict, "design": design,
+        "logic_url": reverse("design-logic-js", kwargs={"code": code, "version": design.version_number}),
+    }, status=409 if conflict else 200)  # fmt: skip
+
+
+def _conflict_rows(fields, conflict: SaveConflict) -> list[tuple[str, str, str]]:
+    rows = []
+    for f in fields:
+        columns = f.checkbox_columns() or [f.name]
+        for column in columns:
+            theirs = conflict.current.data.get(column, "")
+            mine = conflict.submitted.get(column, "")
+            if theirs != mine and f.has_data and not f.is_calc:
+                rows.append((column, theirs, mine))
+    return rows
+
+
+def logic_context(design, record, event: str, instance: int) -> dict:
+    """What the browser needs to evaluate logic that reaches beyond the open form."""
+    events: dict[str, dict[str, str]] = {}
+    event_instances: dict[str, dict[int, dict[str, str]]] = {}
+    for form in FormInstance.objects.filter(record=record).only("event", "instance", "data"):
+        if form.instance == 1:
+            events.setdefault(form.event, {}).update(form.data)
+        event_instances.setdefault(form.event, {}).setdefault(form.instance, {}).update(form.data)
+    current = events.pop(event, {})
+    return {
+        "events": events, "event_instances": event_instances, "base_values": current,
+        "record_name": record.record_id, "event_name": event if design.is_longitudinal else "",
+        "record_dag_name": record.site.code, "current_instance": instance,
+        "missing_codes": list(design.missing_codes),
+    }  # fmt: skip
+
+
+def _after_save(request, design, code, record_id, event, instrument, instance) -> str:
+    if "save_next" in request.POST:
+        names = design.instruments_for_event(event)
+        position = names.index(instrument)
+        if position + 1 < len(names):
+            return reverse("form-entry", kwargs={"code": code, "record_id": record_id, "event": event,
+                                                 "instrument": names[position + 1], "instance": 1})  # fmt: skip
+        return reverse("record-home", kwargs={"code": code, "record_id": record_id})
+    return reverse("form-entry", kwargs={"code": code, "record_id": record_id, "event": event,
+                                         "instrument": instrument, "instance": instance})  # fmt: skip
