@@ -44,6 +44,9 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "forms.apps.CrfConfig",
     "registry.apps.RegistryConfig",
+    "registry.api.apps.ApiConfig",
+    "registry.exports.apps.ExportsConfig",
+    "registry.quality.apps.QualityConfig",
 ]
 
 MIDDLEWARE = [

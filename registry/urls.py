@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from registry.views import entry
 from registry.views.health import healthz
@@ -23,4 +23,7 @@ urlpatterns = [
         name="form-entry",
     ),
     path("projects/<slug:code>/design/v<int:version>/logic.js", design_logic_js, name="design-logic-js"),
+    path("", include("registry.api.urls")),
+    path("", include("registry.exports.urls")),
+    path("", include("registry.quality.urls")),
 ]
