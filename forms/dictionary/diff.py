@@ -178,6 +178,11 @@ def destructive_changes(diff: dict, new: list[FieldSpec], with_data: set[str]) -
     return out
 
 
+def _names(names: list, limit: int = 25) -> str:
+    shown = ", ".join(str(n) for n in names[:limit])
+    return shown + (f" ... and {len(names) - limit} more" if len(names) > limit else "")
+
+
 def summary(diff: dict) -> list[str]:
     """One line per kind of change, for command output and the preview page."""
     lines = []
@@ -188,7 +193,7 @@ def summary(diff: dict) -> list[str]:
         ("removed", "fields removed"),
     ):
         if diff.get(key):
-            lines.append(f"{title} ({len(diff[key])}): {', '.join(diff[key])}")
+            lines.append(f"{title} ({len(diff[key])}): {_names(diff[key])}")
     for item in diff.get("retyped", []):
         lines.append(f"retyped: {item['field']} {item['from']} -> {item['to']}")
     for item in diff.get("recoded", []):
@@ -220,7 +225,7 @@ def summary(diff: dict) -> list[str]:
         if section:
             for change, names in section.items():
                 if names:
-                    lines.append(f"{title} {change}: {', '.join(str(n) for n in names)}")
+                    lines.append(f"{title} {change} ({len(names)}): {_names(names)}")
     return lines or ["no changes"]
 
 

@@ -147,7 +147,7 @@ def refuse_destructive(result: ImportResult, destructive: list[DestructiveChange
             issue_for(
                 change.row,
                 change.column,
-                f"{change.reason}; import with confirm_destructive to accept (stored values are kept)",
+                f"{change.reason}; confirm the destructive change to import it (stored values are kept)",
             )
         )
 
@@ -216,9 +216,17 @@ def import_dictionary(
 
 
 def export_dictionary(
-    project: Project, *, format: str = "csv", version: ProjectVersion | None = None, api_header: bool = False
+    project: Project,
+    *,
+    format: str = "csv",
+    version: ProjectVersion | None = None,
+    api_header: bool = False,
+    excel_safe: bool = False,
 ) -> str:
-    """The dictionary as REDCap writes it: label-header CSV (UI download), API-header CSV or API JSON."""
+    """The dictionary as REDCap writes it: label-header CSV, API-header CSV (`api_header`) or API JSON.
+
+    `excel_safe` adds the space REDCap's UI download puts before "@" annotations (see writer.write_csv).
+    """
     if format not in ("csv", "json"):
         raise ValueError(f"unknown dictionary format {format!r}; use csv or json")
     version = version or project.current_version
@@ -227,4 +235,4 @@ def export_dictionary(
     design = load_design(version)
     if format == "json":
         return write_json(design.fields)
-    return write_csv(design.fields, api_header=api_header)
+    return write_csv(design.fields, api_header=api_header, excel_safe=excel_safe)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import date
 from typing import NamedTuple
 
 
@@ -92,7 +92,10 @@ def _date(text: str, order: str) -> str:
     """An ISO date from ISO or slash forms; `order` is the field's display order (ymd, mdy, dmy)."""
     m = _ISO_DATE.match(text)
     if m:
-        return date(int(m[1]), int(m[2]), int(m[3])).isoformat()
+        try:
+            return date(int(m[1]), int(m[2]), int(m[3])).isoformat()
+        except ValueError:
+            raise BoundError(f'"{text}" is not a valid date') from None
     m = _SLASH_DATE.match(text)
     if not m:
         raise BoundError(f'"{text}" is not a date (YYYY-MM-DD)')
@@ -153,7 +156,3 @@ def normalise_bound(value: str, validation: str, data_type: str) -> str:
         return _time(text, validation == "time_hh_mm_ss")
     # Other types (email, phone, project-defined) have no ordering REDCap checks.
     return text
-
-
-def today_iso() -> str:
-    return datetime.now().date().isoformat()

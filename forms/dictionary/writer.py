@@ -26,10 +26,10 @@ def csv_text(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
     return csv_line(header) + "".join(csv_line(r) for r in rows)
 
 
-def dictionary_cells(spec: FieldSpec, *, for_download: bool) -> list[str]:
-    """The 18 cells of one field. `for_download`: the UI form, where "@..." annotations get a leading space."""
+def dictionary_cells(spec: FieldSpec, *, excel_safe: bool = False) -> list[str]:
+    """The 18 cells of one field. `excel_safe`: "@..." annotations get a leading space, as REDCap's UI download."""
     annotation = spec.annotation
-    if for_download and annotation.startswith("@"):
+    if excel_safe and annotation.startswith("@"):
         annotation = " " + annotation  # keeps spreadsheets from reading the tag as a formula
     alignment = spec.custom_alignment or ("RV" if spec.field_type == "slider" else "")
     return [
@@ -54,9 +54,13 @@ def dictionary_cells(spec: FieldSpec, *, for_download: bool) -> list[str]:
     ]
 
 
-def write_csv(specs: Iterable[FieldSpec], *, api_header: bool = False) -> str:
-    """The label-header CSV of a UI download, or with `api_header` the API's `content=metadata&format=csv`."""
-    rows = (dictionary_cells(s, for_download=not api_header) for s in specs)
+def write_csv(specs: Iterable[FieldSpec], *, api_header: bool = False, excel_safe: bool = False) -> str:
+    """The label-header CSV of a download, or with `api_header` the API's `content=metadata&format=csv`.
+
+    `excel_safe` prefixes "@" annotations with a space as REDCap's UI download does, so a spreadsheet
+    does not take them for formulas; the import trims it, so both forms read back the same.
+    """
+    rows = (dictionary_cells(s, excel_safe=excel_safe) for s in specs)
     return csv_text(KEYS if api_header else LABELS, rows)
 
 
@@ -66,9 +70,7 @@ def write_json(specs: Iterable[FieldSpec]) -> str:
     Escaping follows PHP's json_encode defaults, which REDCap uses: non-ASCII as \\uXXXX and "/" as "\\/".
     """
     objects = [
-        json.dumps(
-            dict(zip(KEYS, dictionary_cells(s, for_download=False), strict=True)), separators=(",", ":")
-        ).replace("/", "\\/")
+        json.dumps(dict(zip(KEYS, dictionary_cells(s), strict=True)), separators=(",", ":")).replace("/", "\\/")
         for s in specs
     ]
     return "[" + ",\n".join(objects) + "]"
