@@ -116,12 +116,19 @@ def round_half_up(number: float) -> float:
 # JavaScript) so that round(1.005, 2) is 1.01 as a person expects, and both evaluators agree.
 
 
+# Shifting by more than 400 places changes nothing more for any double (|x| * 1e400 is past 2**52,
+# |x| * 1e-400 rounds to 0 or 1), so the places are clamped; both runtimes do the same.
+MAX_PLACES = 400
+
+
 def _shift(number: float, places: int) -> float:
-    return float(Decimal(repr(number)).scaleb(places))
+    sign, digits, exponent = Decimal(repr(number)).as_tuple()
+    text = ("-" if sign else "") + "".join(map(str, digits)) + f"e{int(exponent) + places}"
+    return float(text)  # like JavaScript's Number(text): correctly rounded, inf/0 past the range
 
 
 def _unshift(integer: float, places: int) -> float:
-    return float(Decimal(int(integer)).scaleb(-places))
+    return float(f"{int(integer)}e{-places}")
 
 
 def _round_with(number: float, places: int, mode: str) -> float:
@@ -143,7 +150,8 @@ def _rounding(mode: str) -> Callable[..., Value]:
         digits = to_number(places)
         if number is None or digits is None:
             return BLANK
-        return number_result(_round_with(number, int(digits), mode))
+        places_clamped = max(-MAX_PLACES, min(MAX_PLACES, int(digits)))
+        return number_result(_round_with(number, places_clamped, mode))
 
     return implementation
 

@@ -156,6 +156,8 @@
 
   // ---- rounding on the shortest decimal text (functions.py) ---------------------------------
 
+  const MAX_PLACES = 400; // past this, shifting changes nothing more (see functions.py)
+
   function shift(x, places) {
     const [mantissa, exponent] = x.toExponential().split("e");
     return Number(mantissa + "e" + (Number(exponent) + places));
@@ -176,7 +178,7 @@
       const n = toNumber(value);
       const digits = places === undefined ? 0 : toNumber(places);
       if (n === null || digits === null) return BLANK;
-      return numberResult(roundWith(n, Math.trunc(digits), mode));
+      return numberResult(roundWith(n, Math.max(-MAX_PLACES, Math.min(MAX_PLACES, Math.trunc(digits))), mode));
     };
   }
 
