@@ -6,3 +6,10 @@ class RegistryConfig(AppConfig):
     label = "registry"
     verbose_name = "Registry"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from forms.dictionary.services import register_data_presence_provider
+        from registry.services.data_presence import fields_with_data
+
+        # The engine refuses design changes that would orphan stored values: tell it which fields hold data.
+        register_data_presence_provider(fields_with_data)

@@ -23,6 +23,7 @@ urlpatterns = [
         name="form-entry",
     ),
     path("projects/<slug:code>/design/v<int:version>/logic.js", design_logic_js, name="design-logic-js"),
+    path("", include("forms.urls")),
     path("", include("registry.api.urls")),
     path("", include("registry.exports.urls")),
     path("", include("registry.quality.urls")),

@@ -112,6 +112,9 @@ def form_save(
             else:
                 new_missing.pop(name, None)
 
+        if design.record_id_field in known_columns:
+            new_data[design.record_id_field] = record.record_id  # REDCap keeps the id as the first field's value
+
         warnings: list[ValueProblem] = []
         for f in fields:
             if f.name in new_missing and any(new_data.get(col) not in ("", None, "0") for col in stored_columns(f)):

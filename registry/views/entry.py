@@ -126,10 +126,13 @@ def form_entry(request: HttpRequest, code: str, record_id: str, event: str, inst
     else:
         initial = initial_from_values(fields, default_values(fields), {})
         initial.update(status=0, row_version=0)
+    initial[design.record_id_field] = record.record_id
     conflict = None
     outcome = None
     if request.method == "POST" and not read_only:
-        form = build_instrument_form(fields, data=request.POST, missing_codes=missing_codes, ask_reason=ask_reason)
+        form = build_instrument_form(fields, data=request.POST, initial=initial, missing_codes=missing_codes,
+                                     ask_reason=ask_reason)  # fmt: skip
+        _lock_record_id(form, design)
         if form.is_valid():
             values, missing = values_from_form(form)
             expected = form.cleaned_data.get("row_version") or None
@@ -158,6 +161,7 @@ def form_entry(request: HttpRequest, code: str, record_id: str, event: str, inst
     else:
         form = build_instrument_form(fields, initial=initial, missing_codes=missing_codes, read_only=read_only,
                                      ask_reason=ask_reason)  # fmt: skip
+        _lock_record_id(form, design)
     conflict_rows = _conflict_rows(fields, conflict) if conflict else []
     return render(request, "registry/form_entry.html", {
         "conflict_rows": conflict_rows, "logic_context": logic_context(design, record, event, instance),
@@ -167,6 +171,12 @@ def form_entry(request: HttpRequest, code: str, record_id: str, event: str, inst
         "read_only": read_only, "existing": existing, "conflict": conflict, "design": design,
         "logic_url": reverse("design-logic-js", kwargs={"code": code, "version": design.version_number}),
     }, status=409 if conflict else 200)  # fmt: skip
+
+
+def _lock_record_id(form, design) -> None:
+    """The record id is given by enrolment, never typed."""
+    if design.record_id_field in form.fields:
+        form.fields[design.record_id_field].disabled = True
 
 
 def _conflict_rows(fields, conflict: SaveConflict) -> list[tuple[str, str, str]]:

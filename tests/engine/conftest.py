@@ -63,3 +63,16 @@ def dd_rows(*rows: str) -> bytes:
 @pytest.fixture
 def corpus():
     return CORPUS
+
+
+def store_value(project_code: str, field: str, value: str, instrument: str = "demo") -> None:
+    """A stored value, so the engine's destructive-change check sees real data (the registry tells it)."""
+    from forms.models import Project
+    from registry.models import FormInstance, Record, Site
+
+    project = Project.objects.get(code=project_code)
+    site, _ = Site.objects.get_or_create(project=project, code="s", defaults={"name": "Site", "record_prefix": "S"})
+    record, _ = Record.objects.get_or_create(project=project, record_id="S-0001", defaults={"site": site})
+    FormInstance.objects.update_or_create(
+        record=record, event="event_1_arm_1", instrument=instrument, instance=1, defaults={"data": {field: value}}
+    )

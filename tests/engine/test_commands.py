@@ -11,7 +11,7 @@ from django.core.management.base import CommandError
 
 from forms.models import Project
 
-from .conftest import CORPUS, dd_rows, row
+from .conftest import CORPUS, dd_rows, row, store_value
 
 
 def _run(*args) -> tuple[str, str]:
@@ -54,6 +54,7 @@ def test_destructive_change_needs_the_flag(tmp_path):
     v1.write_bytes(dd_rows(row("record_id", "demo", "text"), row("sex", "demo", "radio", choices="1, M | 2, F")))
     v2.write_bytes(dd_rows(row("record_id", "demo", "text"), row("sex", "demo", "radio", choices="1, M")))
     _run("import_dictionary", str(v1), "--project", "destr")
+    store_value("destr", "sex", "2")
     with pytest.raises(CommandError):
         _run("import_dictionary", str(v2), "--project", "destr")
     out, _ = _run("import_dictionary", str(v2), "--project", "destr", "--confirm-destructive")

@@ -23,9 +23,11 @@ V1 = dd_rows(
 
 @pytest.fixture(autouse=True)
 def _default_provider():
+    """These tests exercise the engine's own conservative default, then put the registry's provider back."""
+    previous = services._data_presence_provider
     register_data_presence_provider(None)
     yield
-    register_data_presence_provider(None)
+    register_data_presence_provider(previous)
 
 
 @pytest.mark.django_db

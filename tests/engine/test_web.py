@@ -9,9 +9,9 @@ from django.urls import reverse
 from forms.dictionary.services import import_dictionary
 from forms.models import Project
 
-from .conftest import dd_rows, row
+from .conftest import dd_rows, row, store_value
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.engine.urls")]
+pytestmark = pytest.mark.django_db
 
 V1 = dd_rows(row("record_id", "demo", "text"), row("sex", "demo", "radio", choices="1, M | 2, F"))
 
@@ -83,6 +83,7 @@ def test_upload_with_errors_shows_each_row_and_column(client, make_user, project
 
 def test_destructive_change_needs_the_checkbox(client, make_user, project):
     client.force_login(_member(make_user, project, "data_manager", "dm"))
+    store_value(project.code, "sex", "2")
     v2 = dd_rows(row("record_id", "demo", "text"), row("sex", "demo", "radio", choices="1, M"))
     preview = _upload(client, v2)
     assert preview.status_code == 200 and b'data-testid="destructive"' in preview.content

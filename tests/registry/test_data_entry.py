@@ -125,3 +125,18 @@ def test_replay_rebuilds_saved_values(world):
     replayed = replay_record(world.project, record.record_id)[(EVENT, "demographics", 1)]
     replayed.pop("demographics_complete")
     assert replayed == form.data
+
+
+def test_design_change_is_destructive_only_for_fields_with_stored_values(world):
+    from forms.dictionary.services import import_dictionary
+    from tests.registry.designs import API_HEADER, CLASSIC_ROWS
+
+    without_esr = "\n".join([API_HEADER, *[r for r in CLASSIC_ROWS if not r.startswith("esr,")]]) + "\n"
+    dry = import_dictionary(project_code="classic", source=without_esr.encode(), dry_run=True)
+    assert dry.errors == []  # nobody stored an ESR yet: removing it orphans nothing
+
+    record = record_create(scope=world.scope("coord_a"))
+    save(world, record, {"esr": "12"}, instrument="labs")
+    refused = import_dictionary(project_code="classic", source=without_esr.encode())
+    assert refused.errors and any("esr" in str(issue) for issue in refused.errors)
+    assert FormInstance.objects.get(record=record, instrument="labs").data["esr"] == "12"  # nothing deleted

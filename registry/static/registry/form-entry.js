@@ -81,6 +81,7 @@
     const base = context();
     apply(form, base);
     apply(form, base); // a calc may feed a condition further up, and the other way round
+    form.dataset.logicReady = "1";
   }
 
   document.addEventListener("DOMContentLoaded", () => {
