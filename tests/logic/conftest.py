@@ -59,7 +59,7 @@ def run_js() -> Iterator[Callable[[list[dict[str, Any]]], list[Encoded]]]:
     """
     node = shutil.which("node")
     if node is None:
-        pytest.skip("node is not installed")
+        pytest.fail("node is needed: the browser evaluator is tested under node (Debian: apt-get install nodejs)")
     process = subprocess.Popen(
         [node, str(HARNESS), str(RUNTIME)],
         stdin=subprocess.PIPE,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from datetime import date
 
@@ -134,7 +133,6 @@ def test_to_js_is_a_function_of_ctx() -> None:
     assert parse("[a]").js == to_js(parse("[a]"))
 
 
-@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
 def test_runtime_works_as_a_browser_global_and_a_node_module() -> None:
     script = f"""
         const lib = require({json.dumps(str(RUNTIME))});
