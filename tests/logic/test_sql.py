@@ -1,9 +1,8 @@
-"""The SQL subset agrees with the Python evaluator, checked on the real PostgreSQL (no Django DB)."""
+"""The SQL subset agrees with the Python evaluator, checked on the real PostgreSQL test database."""
 
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
 
@@ -13,16 +12,6 @@ from forms.logic.sql import to_sql
 from .conftest import case_inputs, load_conformance
 
 DOC = load_conformance()
-
-
-def _connect():
-    import psycopg2
-
-    url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/registry")
-    try:
-        return psycopg2.connect(url, connect_timeout=3)
-    except psycopg2.OperationalError as error:
-        pytest.fail(f"PostgreSQL is not reachable: {error}")
 
 
 def _compilable_cases() -> list[tuple[str, dict]]:
@@ -63,24 +52,24 @@ def test_out_of_subset_gives_none() -> None:
         assert to_sql(parse(source).ast) is None, source
 
 
+@pytest.mark.django_db
 def test_sql_matches_python() -> None:
+    from django.db import connection
+
+    assert connection.vendor == "postgresql"
     cases = _compilable_cases()
     assert len(cases) > 60
-    connection = _connect()
-    try:
-        with connection.cursor() as cursor:
-            mismatches = []
-            for source, values in cases:
-                fragment = to_sql(parse(source).ast)
-                assert fragment is not None
-                cursor.execute(
-                    f"SELECT {fragment.sql} FROM (SELECT %s::jsonb AS data) AS row",  # noqa: S608 - compiled SQL, values are params
-                    (*fragment.params, json.dumps(values)),
-                )
-                (got,) = cursor.fetchone()
-                expected = parse(source).truthy(DictContext(values))
-                if got is not expected:
-                    mismatches.append(f"{source!r} {values}: sql {got}, python {expected}")
-    finally:
-        connection.close()
+    mismatches = []
+    with connection.cursor() as cursor:
+        for source, values in cases:
+            fragment = to_sql(parse(source).ast)
+            assert fragment is not None
+            cursor.execute(
+                f"SELECT {fragment.sql} FROM (SELECT %s::jsonb AS data) AS row",  # noqa: S608 - compiled SQL, values are params
+                (*fragment.params, json.dumps(values)),
+            )
+            (got,) = cursor.fetchone()
+            expected = parse(source).truthy(DictContext(values))
+            if got is not expected:
+                mismatches.append(f"{source!r} {values}: sql {got}, python {expected}")
     assert not mismatches, "\n".join(mismatches)
