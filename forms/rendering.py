@@ -196,6 +196,7 @@ def build_instrument_form(
     missing_codes: Sequence[tuple[str, str]] = (),
     read_only: bool = False,
     ask_reason: bool = False,
+    history_links: dict[str, str] | None = None,
 ) -> InstrumentForm:
     """An InstrumentForm with one form field per REDCap field and a crispy layout."""
     form = InstrumentForm(data=data, initial=initial)
@@ -237,6 +238,9 @@ def build_instrument_form(
             )
             parts.append(Div(CrispyField(missing_name(field.name), css_class="form-select-sm"),
                              css_class="crf-missing small"))  # fmt: skip
+        if history_links and field.name in history_links:
+            link = '<a class="crf-history small" href="{}" title="History of this field">history</a>'
+            parts.append(RawHTML(format_html(link, history_links[field.name])))
         layout.append(_wrapper(field, Div(*parts)))
         i += 1
     form.fields["status"] = form.fields.pop("status")

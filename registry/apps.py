@@ -9,6 +9,7 @@ class RegistryConfig(AppConfig):
 
     def ready(self) -> None:
         from forms.dictionary.services import register_data_presence_provider
+        from registry import signals  # noqa: F401 - connects the login audit receivers
         from registry.services.data_presence import fields_with_data
 
         # The engine refuses design changes that would orphan stored values: tell it which fields hold data.

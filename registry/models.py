@@ -202,3 +202,22 @@ class AuditChainHead(models.Model):
 
     def __str__(self) -> str:
         return f"{self.chain} at {self.sequence}"
+
+
+class Signature(models.Model):
+    """An e-signature of a form instance or a whole record by a PI, with the meaning shown and stored."""
+
+    record = models.ForeignKey(Record, on_delete=models.PROTECT, related_name="signatures")
+    form = models.ForeignKey(FormInstance, on_delete=models.PROTECT, null=True, blank=True, related_name="signatures")
+    signed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    signed_at = models.DateTimeField()
+    meaning = models.TextField()
+    data_sha256 = models.CharField(max_length=64, help_text="hash of the signed values")
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-signed_at"]
+
+    def __str__(self) -> str:
+        return f"signature of {self.record} by {self.signed_by}"

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from registry.views import entry
+from registry.views import audit, entry, locking
 from registry.views.health import healthz
 from registry.views.home import home
 from registry.views.logic_js import design_logic_js
@@ -22,6 +22,13 @@ urlpatterns = [
         entry.form_entry,
         name="form-entry",
     ),
+    path("projects/<slug:code>/records/<str:record_id>/lock/", locking.lock_action, name="record-lock"),
+    path(
+        "projects/<slug:code>/records/<str:record_id>/<slug:event>/<slug:instrument>/<int:instance>/history/<str:field>/",
+        audit.field_history_view,
+        name="field-history",
+    ),
+    path("projects/<slug:code>/audit/", audit.project_audit, name="project-audit"),
     path("projects/<slug:code>/design/v<int:version>/logic.js", design_logic_js, name="design-logic-js"),
     path("", include("forms.urls")),
     path("", include("registry.api.urls")),

@@ -95,12 +95,15 @@ def record_home(request: HttpRequest, code: str, record_id: str) -> HttpResponse
             cells.append({"event": event, "instances": instances, "repeating": design.is_repeating(event, name),
                           "next_instance": (instances[-1].instance + 1) if instances else 1})  # fmt: skip
         grid.append({"instrument": name, "label": label, "cells": cells})
-    recent = AuditEvent.objects.filter(chain=f"project:{scope.project.code}", record_id=record.record_id).order_by(
-        "-sequence"
-    )[:15]
+    recent = []
+    if scope.can(Right.VIEW_AUDIT):
+        recent = AuditEvent.objects.filter(chain=f"project:{scope.project.code}", record_id=record.record_id)
+        recent = recent.order_by("-sequence")[:15]
     return render(request, "registry/record_home.html", {
         "scope": scope, "project": scope.project, "record": record, "events": events, "grid": grid,
-        "recent": recent, "statuses": dict(FormStatus.choices),
+        "recent": recent, "statuses": dict(FormStatus.choices), "can_lock": scope.can(Right.LOCK),
+        "can_sign": scope.can(Right.SIGN), "can_audit": scope.can(Right.VIEW_AUDIT),
+        "signatures": record.signatures.filter(form__isnull=True, revoked_at__isnull=True),
     })  # fmt: skip
 
 
@@ -114,12 +117,18 @@ def form_entry(request: HttpRequest, code: str, record_id: str, event: str, inst
     except DesignError:
         raise Http404("no such form") from None
     fields = design.fields(instrument)
+    if not scope.can(Right.VIEW_IDENTIFIERS):
+        fields = [f for f in fields if not f.identifier]  # statisticians never see identifiers
     existing = FormInstance.objects.filter(record=record, event=event, instrument=instrument, instance=instance).first()
     read_only = not scope.can(Right.ENTER_DATA) or record.locked or bool(existing and existing.locked)
     ask_reason = bool(existing and existing.status == FormStatus.COMPLETE) and scope.project.settings.get(
         "reason_for_change", True
     )
     missing_codes = list(design.missing_codes.items())
+    history = {}
+    if existing and scope.can(Right.VIEW_AUDIT):
+        where = {"code": code, "record_id": record_id, "event": event, "instrument": instrument, "instance": instance}
+        history = {f.name: reverse("field-history", kwargs={**where, "field": f.name}) for f in fields if f.has_data}
     if existing:
         initial = initial_from_values(fields, existing.data, existing.missing)
         initial.update(status=existing.status, row_version=existing.row_version)
@@ -160,15 +169,18 @@ def form_entry(request: HttpRequest, code: str, record_id: str, event: str, inst
                 return redirect(_after_save(request, design, code, record_id, event, instrument, instance))
     else:
         form = build_instrument_form(fields, initial=initial, missing_codes=missing_codes, read_only=read_only,
-                                     ask_reason=ask_reason)  # fmt: skip
+                                     ask_reason=ask_reason, history_links=history)  # fmt: skip
         _lock_record_id(form, design)
     conflict_rows = _conflict_rows(fields, conflict) if conflict else []
+    browser_context = logic_context(design, record, event, instance, hide=hidden_identifiers(scope, design))
     return render(request, "registry/form_entry.html", {
-        "conflict_rows": conflict_rows, "logic_context": logic_context(design, record, event, instance),
+        "conflict_rows": conflict_rows, "logic_context": browser_context,
         "scope": scope, "project": scope.project, "record": record, "event": event,
         "event_label": dict(design.events).get(event, ""), "instrument": instrument,
         "instrument_label": design.instrument_label(instrument), "instance": instance, "form": form,
         "read_only": read_only, "existing": existing, "conflict": conflict, "design": design,
+        "can_lock": scope.can(Right.LOCK), "can_sign": scope.can(Right.SIGN),
+        "signatures": existing.signatures.filter(revoked_at__isnull=True) if existing else [],
         "logic_url": reverse("design-logic-js", kwargs={"code": code, "version": design.version_number}),
     }, status=409 if conflict else 200)  # fmt: skip
 
@@ -191,14 +203,21 @@ def _conflict_rows(fields, conflict: SaveConflict) -> list[tuple[str, str, str]]
     return rows
 
 
-def logic_context(design, record, event: str, instance: int) -> dict:
-    """What the browser needs to evaluate logic that reaches beyond the open form."""
+def hidden_identifiers(scope, design) -> set[str]:
+    if scope.can(Right.VIEW_IDENTIFIERS):
+        return set()
+    return {f.name for f in design.field_map.values() if f.identifier}
+
+
+def logic_context(design, record, event: str, instance: int, hide: set[str]) -> dict:
+    """What the browser needs to evaluate logic that reaches beyond the open form (never hidden identifiers)."""
     events: dict[str, dict[str, str]] = {}
     event_instances: dict[str, dict[int, dict[str, str]]] = {}
     for form in FormInstance.objects.filter(record=record).only("event", "instance", "data"):
+        data = {k: v for k, v in form.data.items() if k.split("___")[0] not in hide}
         if form.instance == 1:
-            events.setdefault(form.event, {}).update(form.data)
-        event_instances.setdefault(form.event, {}).setdefault(form.instance, {}).update(form.data)
+            events.setdefault(form.event, {}).update(data)
+        event_instances.setdefault(form.event, {}).setdefault(form.instance, {}).update(data)
     current = events.pop(event, {})
     return {
         "events": events, "event_instances": event_instances, "base_values": current,
