@@ -1,3 +1,10 @@
-from django.urls import path  # noqa: F401 - patterns come with the feature
+from django.urls import path
 
-urlpatterns: list = []
+from registry.api import views
+
+urlpatterns = [
+    path("api/", views.api, name="api"),
+    path("accounts/profile/", views.profile, name="api-profile"),
+    path("accounts/profile/tokens/new/", views.token_new, name="api-token-new"),
+    path("accounts/profile/tokens/<int:token_id>/revoke/", views.token_revoke_view, name="api-token-revoke"),
+]
