@@ -33,6 +33,7 @@ class Right(StrEnum):
     EXPORT = "export"
     API = "api"
     VIEW_AUDIT = "view_audit"
+    DELETE_RECORDS = "delete_records"  # remove records or forms (API action=delete)
 
 
 # The role table: one line per role. Statisticians see no identifiers unless granted.
@@ -69,6 +70,7 @@ ROLE_RIGHTS: dict[str, frozenset[Right]] = {
             Right.EXPORT,
             Right.API,
             Right.VIEW_AUDIT,
+            Right.DELETE_RECORDS,
         }
     ),
     Role.STATISTICIAN: frozenset({Right.VIEW, Right.EXPORT, Right.API}),
