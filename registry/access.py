@@ -100,6 +100,11 @@ class Scope:
     def rights(self) -> frozenset[Right]:
         return ROLE_RIGHTS.get(self.role, frozenset()) | self.extra_rights
 
+    @property
+    def right_names(self) -> frozenset[str]:
+        """The rights as plain strings, for templates (`{% if "lock" in scope.right_names %}`)."""
+        return frozenset(str(r) for r in self.rights)
+
     def can(self, right: Right) -> bool:
         return right in self.rights
 

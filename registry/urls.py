@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from registry.views import audit, entry, locking
+from registry.views import audit, entry, locking, team
 from registry.views.health import healthz
 from registry.views.home import home
 from registry.views.logic_js import design_logic_js
@@ -29,6 +29,7 @@ urlpatterns = [
         name="field-history",
     ),
     path("projects/<slug:code>/audit/", audit.project_audit, name="project-audit"),
+    path("projects/<slug:code>/team/", team.team, name="project-team"),
     path("projects/<slug:code>/design/v<int:version>/logic.js", design_logic_js, name="design-logic-js"),
     path("", include("forms.urls")),
     path("", include("registry.api.urls")),

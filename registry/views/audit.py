@@ -59,8 +59,8 @@ def project_audit(request: HttpRequest, code: str) -> HttpResponse:
     page = Paginator(rows, 100).get_page(request.GET.get("page", 1))
     query = request.GET.copy()
     query.pop("page", None)
-    return render(request, "registry/audit.html", {"project": scope.project, "page_obj": page, "filters": filters,
-                                                   "query": query.urlencode()})  # fmt: skip
+    context = {"project": scope.project, "scope": scope, "page_obj": page, "filters": filters}
+    return render(request, "registry/audit.html", {**context, "query": query.urlencode()})
 
 
 @login_required
@@ -69,6 +69,6 @@ def field_history_view(request: HttpRequest, code: str, record_id: str, event: s
     scope = project_scope_or_404(request.user, code, Right.VIEW_AUDIT)
     record = record_or_404(scope, record_id)
     rows = field_history(scope, record.record_id, event, instrument, instance, field)
-    return render(request, "registry/field_history.html", {"project": scope.project, "record": record, "rows": rows,
-                                                           "field": field, "event": event, "instrument": instrument,
-                                                           "instance": instance})  # fmt: skip
+    context = {"project": scope.project, "scope": scope, "record": record, "rows": rows, "field": field}
+    where = {"event": event, "instrument": instrument, "instance": instance}
+    return render(request, "registry/field_history.html", {**context, **where})

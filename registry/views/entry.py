@@ -163,6 +163,9 @@ def form_entry(request: HttpRequest, code: str, record_id: str, event: str, inst
                     messages.warning(request, f"{problem.field}: {problem.message}")
                 if outcome.missing_required:
                     messages.warning(request, "Required fields left blank: " + ", ".join(outcome.missing_required))
+                for rule in outcome.rule_messages:  # real-time rules: advisory, the data is saved
+                    messages.warning(request, f"Rule {rule.rule}: {rule.name} ({rule.value}). Correct the value "
+                                     "or explain it in a query answer.")  # fmt: skip
                 if outcome.cleared_hidden:
                     messages.info(request, "Cleared hidden fields: " + ", ".join(outcome.cleared_hidden))
                 messages.success(request, f"Saved {design.instrument_label(instrument)}.")
