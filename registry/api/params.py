@@ -26,7 +26,7 @@ class ApiParams:
 
     @classmethod
     def from_pairs(cls, pairs, files=None) -> ApiParams:
-        params = cls(files=dict(files or {}))
+        params = cls(files=files.dict() if hasattr(files, "dict") else dict(files or {}))
         for key, value in pairs:
             match = _ARRAY_KEY.match(key)
             if match:

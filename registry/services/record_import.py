@@ -46,17 +46,18 @@ class ImportProblem:
     record: str
     event: str
     field: str
-    value: str
+    value: str | None  # None: the problem is about the column, not one value
     message: str
 
     def __str__(self) -> str:
-        parts = [f'record "{self.record}"']
+        parts = [f'record "{self.record}"'] if self.record else []
         if self.event:
             parts.append(f'event "{self.event}"')
         if self.field:
             parts.append(f'field "{self.field}"')
+        if self.value is not None:
             parts.append(f'value "{self.value}"')
-        return f"{', '.join(parts)}: {self.message}"
+        return f"{', '.join(parts)}: {self.message}" if parts else self.message
 
 
 class RecordImportError(Exception):
@@ -87,12 +88,12 @@ def parse_flat_rows(data: str, fmt: str) -> list[dict[str, str]]:
             loaded = json.loads(data or "[]")
         except json.JSONDecodeError as exc:
             raise RecordImportError(
-                [ImportProblem("", "", "", "", f"the data is not valid JSON ({exc.msg})")]
+                [ImportProblem("", "", "", None, f"the data is not valid JSON ({exc.msg})")]
             ) from None
         if isinstance(loaded, dict):
             loaded = [loaded]
         if not isinstance(loaded, list) or not all(isinstance(row, dict) for row in loaded):
-            raise RecordImportError([ImportProblem("", "", "", "", "the JSON data must be a list of objects")])
+            raise RecordImportError([ImportProblem("", "", "", None, "the JSON data must be a list of objects")])
         return [{str(k): _text(v) for k, v in row.items()} for row in loaded]
     if fmt == "csv":
         text = (data or "").lstrip("\ufeff")
@@ -107,7 +108,7 @@ def parse_flat_rows(data: str, fmt: str) -> list[dict[str, str]]:
                 continue
             rows.append({name: (cells[i] if i < len(cells) else "") for i, name in enumerate(header)})
         return rows
-    raise RecordImportError([ImportProblem("", "", "", "", f"records cannot be imported as {fmt}; use json or csv")])
+    raise RecordImportError([ImportProblem("", "", "", None, f"records cannot be imported as {fmt}; use json or csv")])
 
 
 def _text(value) -> str:
@@ -167,7 +168,7 @@ class _Importer:
         self.complete = {f"{name}_complete": name for name, _ in design.instruments}
         self.timestamps = {f"{name}_timestamp" for name, _ in design.instruments}
 
-    def problem(self, record: str, event: str, column: str, value: str, message: str) -> None:
+    def problem(self, record: str, event: str, column: str, value: str | None, message: str) -> None:
         f = self.columns.get(column)
         if f is not None and f.identifier and value:
             message = message.replace(repr(value), HIDDEN).replace(value, HIDDEN)
@@ -180,20 +181,20 @@ class _Importer:
             for name in row:
                 seen.setdefault(name, None)
         if rows and self.rid not in seen:
-            self.problems.append(ImportProblem("", "", self.rid, "", f"the record id field {self.rid!r} is missing"))
+            self.problems.append(ImportProblem("", "", self.rid, None, f"the record id field {self.rid!r} is missing"))
         for name in seen:
             if name == self.rid or name in PSEUDO_COLUMNS or name in self.complete or name in self.timestamps:
                 continue
             f = self.columns.get(name) or self.design.field_map.get(name)
             if f is None:
-                self.problems.append(ImportProblem("", "", name, "", f"{name!r} is not a field of this project"))
+                self.problems.append(ImportProblem("", "", name, None, f"{name!r} is not a field of this project"))
             elif not f.has_data:
                 self.problems.append(
-                    ImportProblem("", "", name, "", f"{name!r} is a descriptive field: it holds no data")
+                    ImportProblem("", "", name, None, f"{name!r} is a descriptive field: it holds no data")
                 )
             elif f.field_type == FieldType.CHECKBOX and name == f.name:
                 self.problems.append(
-                    ImportProblem("", "", name, "", f"give checkbox {name!r} as its choice columns ({name}___code)")
+                    ImportProblem("", "", name, None, f"give checkbox {name!r} as its choice columns ({name}___code)")
                 )
 
     def row_key(self, row: dict[str, str], record: str) -> tuple[str, str, int | str] | None:
@@ -382,7 +383,7 @@ def import_records(
     try:
         design = design_of(scope.project)
     except DesignError as exc:
-        raise RecordImportError([ImportProblem("", "", "", "", str(exc))]) from None
+        raise RecordImportError([ImportProblem("", "", "", None, str(exc))]) from None
     importer = _Importer(scope, design, overwrite=overwrite, date_format=date_format)
     importer.check_header(rows)
     if importer.problems:
@@ -408,7 +409,7 @@ def import_records(
                 try:
                     record = record_create(scope=scope, site=site, source=source)
                 except EnrollmentError as exc:
-                    importer.problem(sent, "", "", "", str(exc))
+                    importer.problem(sent, "", "", None, str(exc))
                     continue
                 sent_to_new[sent] = record.record_id
                 records[record.record_id] = record
@@ -418,7 +419,7 @@ def import_records(
             existing = Record.objects.filter(project=scope.project, record_id=sent).select_related("site").first()
             if existing is not None:
                 if not scope.records().filter(pk=existing.pk).exists():
-                    importer.problem(sent, "", "", "", "this record belongs to a site you cannot write to")
+                    importer.problem(sent, "", "", None, "this record belongs to a site you cannot write to")
                     continue
                 dag = row.get("redcap_data_access_group", "").strip()
                 if dag and dag != existing.site.code:
@@ -500,14 +501,14 @@ def import_records(
                     )
             except EntryError as exc:
                 for column, messages in exc.errors.items():
-                    target = "" if column == "__all__" else column
-                    value = group.sent.get(column, group.sent.get(f"{group.instrument}_complete", "")) if target else ""
+                    target = "" if column in ("__all__", "reason") else column
+                    value = group.sent.get(column, group.values.get(column, "")) if target else None
                     for message in messages:
-                        importer.problem(group.record, group.event, target, group.sent.get(column, value), message)
+                        importer.problem(group.record, group.event, target, value, message)
             except SaveConflict:
-                importer.problem(group.record, group.event, "", "", "the form changed during the import; try again")
+                importer.problem(group.record, group.event, "", None, "the form changed during the import; try again")
             except DesignError as exc:
-                importer.problem(group.record, group.event, "", "", str(exc))
+                importer.problem(group.record, group.event, "", None, str(exc))
         if importer.problems:
             transaction.set_rollback(True)
             raise RecordImportError(importer.problems)

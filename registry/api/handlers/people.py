@@ -17,9 +17,9 @@ IN_DAG = (
 
 
 def _require_all_sites(call: ApiCall) -> None:
-    call.require(Right.MANAGE_USERS)
     if not call.scope.all_sites:
         raise forbidden(IN_DAG)
+    call.require(Right.MANAGE_USERS)
 
 
 def dag_export(call: ApiCall) -> HttpResponse:

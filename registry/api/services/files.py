@@ -4,6 +4,7 @@ record, event, instance and field."""
 
 from __future__ import annotations
 
+import mimetypes
 import re
 import uuid
 
@@ -69,7 +70,9 @@ def file_store(*, scope: Scope, record: Record, event: str, instance: int, field
             discard_after_commit(stored.blob.storage, stored.blob.name)
         else:
             stored = StoredFile(record=record, event=event, instance=instance, field=field)
-        stored.name, stored.content_type, stored.size = name, content_type or "application/octet-stream", len(content)
+        if not content_type or content_type == "application/octet-stream":
+            content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"  # clients rarely send one
+        stored.name, stored.content_type, stored.size = name, content_type, len(content)
         stored.storage_key = uuid.uuid4().hex
         stored.uploaded_by = scope.user if getattr(scope.user, "pk", None) else None
         stored.blob.save(stored.storage_key, ContentFile(content), save=False)
