@@ -81,3 +81,10 @@ def test_embedded_default_is_sqlite_and_in_process(tmp_path):
     assert name.endswith("var/registry.sqlite3")
     assert eager == "True"
     assert debug == "True"
+
+
+def test_production_hashes_passwords_with_argon2():
+    code = "from django.conf import settings; print(settings.PASSWORD_HASHERS[0])"
+    result = manage("shell", "-c", code, DJANGO_ENV="production", SECRET_KEY=STRONG_KEY)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "django.contrib.auth.hashers.Argon2PasswordHasher"

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from django.db import transaction
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from registry.models import AuditEvent, FormInstance
 from registry.services.audit import replay_record
@@ -140,3 +143,37 @@ def test_design_change_is_destructive_only_for_fields_with_stored_values(world):
     refused = import_dictionary(project_code="classic", source=without_esr.encode())
     assert refused.errors and any("esr" in str(issue) for issue in refused.errors)
     assert FormInstance.objects.get(record=record, instrument="labs").data["esr"] == "12"  # nothing deleted
+
+
+form_edits = st.lists(
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "age": st.sampled_from(["", "1", "7", "12"]),
+            "consent": st.sampled_from(["", "0", "1"]),
+            "consent_date": st.sampled_from(["", "2026-01-05", "2025-12-31"]),
+            "weight": st.sampled_from(["", "20", "31.5"]),
+            "height": st.sampled_from(["", "110", "140"]),
+            "symptoms___1": st.sampled_from(["0", "1"]),
+            "symptoms___2": st.sampled_from(["0", "1"]),
+            "rash_site": st.sampled_from(["", "arm", "leg"]),
+        },
+    ),
+    min_size=1,
+    max_size=8,
+)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(edits=form_edits)
+def test_audit_replay_equals_stored_data_after_random_edit_sequences(world, edits):
+    """Whatever sequence of saves (with calcs and branching clearing), replaying the audit rebuilds the form."""
+    with transaction.atomic():
+        record = record_create(scope=world.scope("coord_a"))
+        for values in edits:
+            save(world, record, values, partial=True)
+        form = FormInstance.objects.get(record=record, instrument="demographics")
+        replayed = replay_record(world.project, record.record_id)[(EVENT, "demographics", 1)]
+        assert replayed.pop("demographics_complete") == str(form.status)
+        assert replayed == form.data
+        transaction.set_rollback(True)
