@@ -120,83 +120,277 @@ BL, LOGS = "baseline_arm_1", "logs_arm_1"
 DA, BM = "disease_activity", "biomarker_sample"
 
 PLANTED_ERRORS: tuple[PlantedError, ...] = (
-    PlantedError("NCH-0001", BL, "enrollment", 1, "consent_date", "R09",
-                 "Consent date typed 4 days after the enrolment date (the form was signed at the first visit, "
-                 "but the date of the countersignature was entered).", _rel("enrol_date", 4)),
-    PlantedError("RUM-0001", BL, "classification", 1, "arthritis_onset_date", "R02",
-                 "Arthritis onset dated 3 weeks before the fever onset: the date of an earlier, unrelated "
-                 "knee injury was copied from the referral letter.", _rel("fever_onset_date", -21),
-                 needs=frozenset({"arthritis_at_enrolment"})),
-    PlantedError("LPR-0001", "month_3_arm_1", DA, 1, "chaq_di", "R17",
-                 "CHAQ disability index 0.6 is not a possible score (multiples of 0.125): the sum of the "
-                 "domain scores was typed instead of their mean.", _const("0.6")),
-    PlantedError("NCH-0002", "month_1_arm_1", DA, 1, "ajc27", "R18",
-                 "More active joints among the 27 JADAS joints than active joints in total: the two counts "
-                 "were swapped on the paper CRF.", _ajc27_above_ajc, needs=frozenset({"arthritis_at_enrolment"})),
-    PlantedError("RUM-0002", "week_1_arm_1", BM, 1, "nk_abs", "R14",
-                 "NK count 950 cells/µL while NK % x lymphocytes gives about a fifth of that: the CD3-CD56+ "
-                 "count was taken from the wrong line of the flow report.", _const("950"),
-                 needs=frozenset({"biobank"})),
-    PlantedError("LPR-0002", LOGS, "adverse_event", "resolved", "ae_end", "R20",
-                 "Adverse event resolved 3 days before it started (day and month swapped).",
-                 _rel("ae_start", -3), needs=frozenset({"adverse_event"})),
-    PlantedError("NCH-0003", BL, "enrollment", 1, "site_id", "F10",
-                 "Participating centre set to another hospital than the record's site (the drop-down was "
-                 "scrolled by one).", _other_site),
-    PlantedError("RUM-0003", BL, "classification", 1, "wbc_peak", "F07",
-                 "PRINTO leukocytosis ticked but the peak WBC was entered as 12.5: the value at admission was "
-                 "entered, not the peak.", _const("12.5"), needs=frozenset({"leukocytosis"})),
-    PlantedError("LPR-0003", BL, BM, 1, "bm_hours_post_dose", "R12",
-                 "The baseline sample was drawn 20 hours after the first anakinra dose: it is not a "
-                 "pre-treatment sample.", _const("20"), needs=frozenset({"biobank"})),
-    PlantedError("NCH-0004", "month_6_arm_1", DA, 1, "lab_date", "R15",
-                 "Blood drawn 6 days after the visit (the date of a later lab visit was entered).",
-                 _rel("visit_date", 6)),
-    PlantedError("RUM-0004", "month_6_arm_1", DA, 1, "wt_kg", "R16",
-                 "Weight 25 % above the previous visit: weighed with winter clothes and shoes. The next "
-                 "visit's weight then also differs by more than 10 % from this one.", _scaled("wt_kg", 1.25)),
-    PlantedError("LPR-0004", LOGS, "anakinra_period", 1, "ana_dose_mg", "R01",
-                 "First dosing interval at 2.6 mg/kg/day with the reason 'initial dose': the dose was "
-                 "rounded up to a full syringe without documenting why.", _dose_for_2_6_mgkg),
-    PlantedError("NCH-0005", LOGS, "anakinra_period", "stopped", "ana_stop_reason", "F01",
-                 "Anakinra stopped without a reason for stopping.", _const(""),
-                 needs=frozenset({"anakinra_stopped"})),
-    PlantedError("RUM-0005", BL, DA, 1, "crp_unit", "R08",
-                 "CRP unit mg/dL chosen while the lab reported mg/L: a tenfold error that the canonical "
-                 "CRP (mg/L) carries into the scores.", _const("2")),
-    PlantedError("LPR-0005", BL, DA, 1, "jadas10_esr", "H",
-                 "A stored JADAS-10 that does not match its inputs: the value was copied from the "
-                 "hospital chart into the import file instead of being left to the calculation.",
-                 _off_by_one("jadas10_esr"), after_calcs=True),
-    PlantedError("NCH-0006", "week_1_arm_1", DA, 1, "pg_respondent", "G",
-                 "Code 4 is not a choice of 'Global completed by' (1-3): an old code list was used for "
-                 "the import.", _const("4"), after_calcs=True),
-    PlantedError("RUM-0006", LOGS, "anakinra_period", "ongoing", "ana_end", "F",
-                 "An end date stored in an interval marked ongoing, where the end date is hidden.",
-                 _rel("ana_start", 60), needs=frozenset({"anakinra_ongoing"}), after_calcs=True),
-    PlantedError("LPR-0006", "month_3_arm_1", DA, 1, "esr", "C",
-                 "ESR '4O' (letter O for zero) is not an integer.", _const("4O")),
-    PlantedError("NCH-0007", "month_9_arm_1", DA, 1, "temp_max_24h", "D",
-                 "Temperature 3.7 °C: the decimal point was typed one place too early.", _const("3.7")),
-    PlantedError("RUM-0007", "month_3_arm_1", DA, 1, "cid_investigator", "R13",
-                 "The investigator's inactive-disease judgement disagrees with the Wallace criteria "
-                 "calculated from the same visit.", _flip_investigator, after_calcs=True),
-    PlantedError("LPR-0007", "month_6_arm_1", DA, 1, "ht_cm", "Q01",
-                 "Height not measured at the month-6 visit, where the protocol requires it.", _const("")),
-    PlantedError("NCH-0008", BL, "classification", 1, "fever_onset_date", "D04",
-                 "Fever onset 400 days before enrolment: the year of a previous febrile illness was "
-                 "entered.", _rel("enrol_date", -400, event=BL, instrument="enrollment")),
-    PlantedError("RUM-0008", LOGS, "adverse_event", "serious", "ae_sae_rep_date", "R05",
-                 "Serious adverse event reported to the sponsor 5 days after the site became aware "
-                 "(the 24-hour rule was missed over a weekend).", _rel("ae_aware_date", 5),
-                 needs=frozenset({"serious_adverse_event"})),
-    PlantedError("LPR-0008", "week_1_arm_1", BM, 1, "il18_flag", "F04",
-                 "IL-18 flagged below the lower limit of quantification while a value is entered.",
-                 _const("1"), needs=frozenset({"biobank"})),
-    PlantedError("NCH-0009", "day_3_arm_1", DA, 1, "ferritin", "R03",
-                 "Ferritin 15,400 µg/L on day 3 with no MAS assessment: the result came back after the "
-                 "visit and was added later without the assessment.", _const("15400")),
-)  # fmt: skip
+    PlantedError(
+        "NCH-0001",
+        BL,
+        "enrollment",
+        1,
+        "consent_date",
+        "R09",
+        "Consent date typed 4 days after the enrolment date (the form was signed at the first visit, "
+        "but the date of the countersignature was entered).",
+        _rel("enrol_date", 4),
+    ),
+    PlantedError(
+        "RUM-0001",
+        BL,
+        "classification",
+        1,
+        "arthritis_onset_date",
+        "R02",
+        "Arthritis onset dated 3 weeks before the fever onset: the date of an earlier, unrelated "
+        "knee injury was copied from the referral letter.",
+        _rel("fever_onset_date", -21),
+        needs=frozenset({"arthritis_at_enrolment"}),
+    ),
+    PlantedError(
+        "LPR-0001",
+        "month_3_arm_1",
+        DA,
+        1,
+        "chaq_di",
+        "R17",
+        "CHAQ disability index 0.6 is not a possible score (multiples of 0.125): the sum of the "
+        "domain scores was typed instead of their mean.",
+        _const("0.6"),
+    ),
+    PlantedError(
+        "NCH-0002",
+        "month_1_arm_1",
+        DA,
+        1,
+        "ajc27",
+        "R18",
+        "More active joints among the 27 JADAS joints than active joints in total: the two counts "
+        "were swapped on the paper CRF.",
+        _ajc27_above_ajc,
+        needs=frozenset({"arthritis_at_enrolment"}),
+    ),
+    PlantedError(
+        "RUM-0002",
+        "week_1_arm_1",
+        BM,
+        1,
+        "nk_abs",
+        "R14",
+        "NK count 950 cells/µL while NK % x lymphocytes gives about a fifth of that: the CD3-CD56+ "
+        "count was taken from the wrong line of the flow report.",
+        _const("950"),
+        needs=frozenset({"biobank"}),
+    ),
+    PlantedError(
+        "LPR-0002",
+        LOGS,
+        "adverse_event",
+        "resolved",
+        "ae_end",
+        "R20",
+        "Adverse event resolved 3 days before it started (day and month swapped).",
+        _rel("ae_start", -3),
+        needs=frozenset({"adverse_event"}),
+    ),
+    PlantedError(
+        "NCH-0003",
+        BL,
+        "enrollment",
+        1,
+        "site_id",
+        "F10",
+        "Participating centre set to another hospital than the record's site (the drop-down was scrolled by one).",
+        _other_site,
+    ),
+    PlantedError(
+        "RUM-0003",
+        BL,
+        "classification",
+        1,
+        "wbc_peak",
+        "F07",
+        "PRINTO leukocytosis ticked but the peak WBC was entered as 12.5: the value at admission was "
+        "entered, not the peak.",
+        _const("12.5"),
+        needs=frozenset({"leukocytosis"}),
+    ),
+    PlantedError(
+        "LPR-0003",
+        BL,
+        BM,
+        1,
+        "bm_hours_post_dose",
+        "R12",
+        "The baseline sample was drawn 20 hours after the first anakinra dose: it is not a pre-treatment sample.",
+        _const("20"),
+        needs=frozenset({"biobank"}),
+    ),
+    PlantedError(
+        "NCH-0004",
+        "month_6_arm_1",
+        DA,
+        1,
+        "lab_date",
+        "R15",
+        "Blood drawn 6 days after the visit (the date of a later lab visit was entered).",
+        _rel("visit_date", 6),
+    ),
+    PlantedError(
+        "RUM-0004",
+        "month_6_arm_1",
+        DA,
+        1,
+        "wt_kg",
+        "R16",
+        "Weight 25 % above the previous visit: weighed with winter clothes and shoes. The next "
+        "visit's weight then also differs by more than 10 % from this one.",
+        _scaled("wt_kg", 1.25),
+    ),
+    PlantedError(
+        "LPR-0004",
+        LOGS,
+        "anakinra_period",
+        1,
+        "ana_dose_mg",
+        "R01",
+        "First dosing interval at 2.6 mg/kg/day with the reason 'initial dose': the dose was "
+        "rounded up to a full syringe without documenting why.",
+        _dose_for_2_6_mgkg,
+    ),
+    PlantedError(
+        "NCH-0005",
+        LOGS,
+        "anakinra_period",
+        "stopped",
+        "ana_stop_reason",
+        "F01",
+        "Anakinra stopped without a reason for stopping.",
+        _const(""),
+        needs=frozenset({"anakinra_stopped"}),
+    ),
+    PlantedError(
+        "RUM-0005",
+        BL,
+        DA,
+        1,
+        "crp_unit",
+        "R08",
+        "CRP unit mg/dL chosen while the lab reported mg/L: a tenfold error that the canonical "
+        "CRP (mg/L) carries into the scores.",
+        _const("2"),
+    ),
+    PlantedError(
+        "LPR-0005",
+        BL,
+        DA,
+        1,
+        "jadas27_esr",
+        "H",
+        "A stored JADAS-27 (ESR) that does not match its inputs: the value was copied from the "
+        "hospital chart into the import file instead of being left to the calculation.",
+        _off_by_one("jadas27_esr"),
+        after_calcs=True,
+    ),
+    PlantedError(
+        "NCH-0006",
+        "week_1_arm_1",
+        DA,
+        1,
+        "pg_respondent",
+        "G",
+        "Code 4 is not a choice of 'Global completed by' (1-3): an old code list was used for the import.",
+        _const("4"),
+        after_calcs=True,
+    ),
+    PlantedError(
+        "RUM-0006",
+        LOGS,
+        "anakinra_period",
+        "ongoing",
+        "ana_end",
+        "F",
+        "An end date stored in an interval marked ongoing, where the end date is hidden.",
+        _rel("ana_start", 60),
+        needs=frozenset({"anakinra_ongoing"}),
+        after_calcs=True,
+    ),
+    PlantedError(
+        "LPR-0006", "month_3_arm_1", DA, 1, "esr", "C", "ESR '4O' (letter O for zero) is not an integer.", _const("4O")
+    ),
+    PlantedError(
+        "NCH-0007",
+        "month_9_arm_1",
+        DA,
+        1,
+        "temp_max_24h",
+        "D",
+        "Temperature 3.7 °C: the decimal point was typed one place too early.",
+        _const("3.7"),
+    ),
+    PlantedError(
+        "RUM-0007",
+        "month_3_arm_1",
+        DA,
+        1,
+        "cid_investigator",
+        "R13",
+        "The investigator's inactive-disease judgement disagrees with the Wallace criteria "
+        "calculated from the same visit.",
+        _flip_investigator,
+        after_calcs=True,
+    ),
+    PlantedError(
+        "LPR-0007",
+        "month_6_arm_1",
+        DA,
+        1,
+        "ht_cm",
+        "Q01",
+        "Height not measured at the month-6 visit, where the protocol requires it.",
+        _const(""),
+    ),
+    PlantedError(
+        "NCH-0008",
+        BL,
+        "classification",
+        1,
+        "fever_onset_date",
+        "D04",
+        "Fever onset 400 days before enrolment: the year of a previous febrile illness was entered.",
+        _rel("enrol_date", -400, event=BL, instrument="enrollment"),
+    ),
+    PlantedError(
+        "RUM-0008",
+        LOGS,
+        "adverse_event",
+        "serious",
+        "ae_sae_rep_date",
+        "R05",
+        "Serious adverse event reported to the sponsor 5 days after the site became aware "
+        "(the 24-hour rule was missed over a weekend).",
+        _rel("ae_aware_date", 5),
+        needs=frozenset({"serious_adverse_event"}),
+    ),
+    PlantedError(
+        "LPR-0008",
+        "week_1_arm_1",
+        BM,
+        1,
+        "il18_flag",
+        "F04",
+        "IL-18 flagged below the lower limit of quantification while a value is entered.",
+        _const("1"),
+        needs=frozenset({"biobank"}),
+    ),
+    PlantedError(
+        "NCH-0009",
+        "day_3_arm_1",
+        DA,
+        1,
+        "ferritin",
+        "R03",
+        "Ferritin 15,400 µg/L on day 3 with no MAS assessment: the result came back after the "
+        "visit and was added later without the assessment.",
+        _const("15400"),
+    ),
+)
 
 
 def needs_by_record() -> dict[str, frozenset[str]]:
@@ -268,14 +462,15 @@ def plant(record_id: str, forms: Forms, *, after_calcs: bool) -> list[Planted]:
             values[error.field] = new
         else:
             values.pop(error.field, None)
-        planted.append(Planted(record_id, key[0], key[1], key[2], error.field, new, clean, error.rule,
-                               error.rule_id, error.why))  # fmt: skip
+        planted.append(
+            Planted(record_id, key[0], key[1], key[2], error.field, new, clean, error.rule, error.rule_id, error.why)
+        )
     return planted
 
 
 def planted_errors_document(planted: list[Planted], *, seed: int, n_records: int) -> str:
-    rows = sorted(planted, key=lambda p: [PLANTED_ERRORS.index(e) for e in PLANTED_ERRORS if e.record == p.record
-                                          and e.field == p.field][0])  # fmt: skip
+    order = {(e.record, e.field): i for i, e in enumerate(PLANTED_ERRORS)}
+    rows = sorted(planted, key=lambda p: order[(p.record, p.field)])
     document = {
         "about": (
             "Data errors planted on purpose in the SoJIA demo cohort (registry/demo/planted_errors.py). "
@@ -284,8 +479,11 @@ def planted_errors_document(planted: list[Planted], *, seed: int, n_records: int
             "change a calculation input were planted before the calculations ran, so the calcs are "
             "correct and rule H stays quiet for them."
         ),
-        "cohort": {"seed": seed, "records": n_records, "command": f"manage.py load_demo --records {n_records} "
-                                                                   f"--seed {seed}"},  # fmt: skip
+        "cohort": {
+            "seed": seed,
+            "records": n_records,
+            "command": f"manage.py load_demo --records {n_records} --seed {seed}",
+        },
         "errors": [p.as_json() for p in rows],
     }
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
