@@ -46,6 +46,7 @@ class SaveOutcome:
     cleared_hidden: list[str] = field(default_factory=list)
     missing_required: list[str] = field(default_factory=list)
     created: bool = False
+    rule_messages: list = field(default_factory=list)  # real-time data-quality rules: advisory, never blocking
 
 
 def stored_columns(f: Field) -> list[str]:
@@ -71,6 +72,8 @@ def form_save(
     scope.require(Right.ENTER_DATA)
     if record.project_id != scope.project.pk or not scope.records().filter(pk=record.pk).exists():
         raise EntryError({"__all__": ["record not found"]})
+    if not scope.can_edit_form(instrument):
+        raise EntryError({"__all__": [f"you may not enter data in {instrument}"]})
     design = design_of(scope.project)
     design.check_form_key(event, instrument, instance)
     fields = design.fields(instrument)
@@ -170,8 +173,11 @@ def form_save(
             form.save()
             audit_append(project=scope.project, action="data_change", changes=changes, user=scope.user,
                          source=source, reason=reason.strip())  # fmt: skip
+    from registry.quality.services.realtime import after_save  # after the commit: rules, rule queries, SDV
+
     return SaveOutcome(form=form, changes=changes, warnings=warnings, cleared_hidden=sorted(cleared),
-                       missing_required=missing_required, created=created)  # fmt: skip
+                       missing_required=missing_required, created=created,
+                       rule_messages=after_save(scope=scope, form=form))  # fmt: skip
 
 
 def diff_values(

@@ -1,0 +1,220 @@
+"""The rule engine: which rules run where, and the one pass that finds the discrepancies.
+
+Custom rules that compile to SQL run as one query each inside PostgreSQL; the built-in rules and
+any custom rule that does not compile run in one streamed pass over the form rows, record by
+record (a server-side cursor, so memory stays flat as the registry grows).
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+
+from django.db import connection
+
+from registry.models import FormInstance, Record
+from registry.quality.compiler import NotCompilable, compile_rule
+from registry.quality.context import FormData, FormKey, RecordForms
+from registry.quality.models import Rule
+from registry.quality.python_eval import BuiltinChecker, evaluate_custom, is_numeric_field
+from registry.quality.rules import BUILTIN_RULES, Finding, RuleError, RulePlan, plan_rule
+from registry.services.design import Design
+
+Progress = Callable[[float], None]
+
+
+@dataclass
+class Selection:
+    """What a run covers: rule codes (empty: all), and optional site, record and event filters."""
+
+    rules: list[str] = field(default_factory=list)
+    site_ids: list[int] = field(default_factory=list)
+    record_ids: list[int] = field(default_factory=list)  # Record pks
+    events: list[str] = field(default_factory=list)
+
+
+def custom_plans(project, design: Design, codes: Iterable[str] | None = None) -> tuple[list[RulePlan], dict[str, str]]:
+    """Plans of the project's active custom rules (optionally only `codes`), and the rules that cannot run."""
+    wanted = None if codes is None else set(codes)
+    plans, broken = [], {}
+    for rule in Rule.objects.filter(project=project, active=True):
+        if wanted is not None and rule.code not in wanted:
+            continue
+        try:
+            plans.append(plan_rule(design, code=rule.code, name=rule.name, logic=rule.logic))
+        except RuleError as exc:
+            broken[rule.code] = str(exc)
+    return plans, broken
+
+
+def _filters(selection: Selection, params: list) -> str:
+    sql = ""
+    if selection.site_ids:
+        sql += " AND r.site_id = ANY(%s)"
+        params.append(list(selection.site_ids))
+    if selection.record_ids:
+        sql += " AND r.id = ANY(%s)"
+        params.append(list(selection.record_ids))
+    if selection.events:
+        sql += " AND a.event = ANY(%s)"
+        params.append(list(selection.events))
+    return sql
+
+
+def numeric_stats(project, design: Design, selection: Selection) -> dict[str, tuple[float, float]]:
+    """Rule E's mean and sample SD per numeric field, over the whole project (REDCap's scope)."""
+    names = [f.name for f in design.field_map.values() if is_numeric_field(f, design)]
+    if not names:
+        return {}
+    if connection.vendor == "postgresql":
+        by_instrument: dict[str, list[str]] = {}
+        for name in names:
+            by_instrument.setdefault(design.instrument_of[name], []).append(name)
+        stats = {}
+        with connection.cursor() as cursor:
+            for instrument, fields in by_instrument.items():
+                cursor.execute(
+                    "SELECT kv.key, avg(dq_num(kv.value)), stddev_samp(dq_num(kv.value)) "
+                    "FROM registry_forminstance a JOIN registry_record r ON r.id = a.record_id, "
+                    "jsonb_each_text(a.data) kv WHERE r.project_id = %s AND a.instrument = %s "
+                    "AND kv.key = ANY(%s) GROUP BY kv.key",
+                    [project.pk, instrument, fields],
+                )
+                for key, mean, sd in cursor.fetchall():
+                    if mean is not None and sd is not None:
+                        stats[key] = (float(mean), float(sd))
+        return stats
+    values: dict[str, list[float]] = {name: [] for name in names}
+    from forms.values import to_number
+
+    for data in FormInstance.objects.filter(record__project=project).values_list("data", flat=True).iterator():
+        for name in names:
+            number = to_number(str(data.get(name, "")))
+            if number is not None:
+                values[name].append(float(number))
+    return {k: (statistics.fmean(v), statistics.stdev(v)) for k, v in values.items() if len(v) > 1}
+
+
+def find_discrepancies(
+    *,
+    project,
+    design: Design,
+    selection: Selection,
+    progress: Progress | None = None,
+    use_sql: bool = True,
+    stats: dict[str, tuple[float, float]] | None = None,
+) -> Iterator[Finding]:
+    """Every discrepancy of the selected rules; `progress` gets the fraction done (0..1)."""
+    codes = selection.rules or [
+        *BUILTIN_RULES,
+        *Rule.objects.filter(project=project, active=True).values_list("code", flat=True),
+    ]
+    builtins = [c for c in codes if c in BUILTIN_RULES]
+    plans, _broken = custom_plans(project, design, [c for c in codes if c not in BUILTIN_RULES])
+    compiled: list[tuple[RulePlan, str]] = []
+    in_python: list[RulePlan] = []
+    for plan in plans:
+        if use_sql and connection.vendor == "postgresql":
+            try:
+                compiled.append((plan, compile_rule(plan, design)))
+                continue
+            except NotCompilable:
+                pass
+        in_python.append(plan)
+    python_pass = bool(builtins or in_python)
+    steps = len(compiled) + (10 if python_pass else 0) or 1
+    done = 0
+    for plan, sql in compiled:
+        params: list = [project.pk]
+        sql += _filters(selection, params)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            for record, event, instrument, instance, shown, digest in cursor.fetchall():
+                yield Finding(plan.code, record, event, instrument, instance, plan.field, shown, digest, plan.name)
+        done += 1
+        if progress:
+            progress(done / steps)
+    if not python_pass:
+        return
+    if "E" in builtins and stats is None:
+        stats = numeric_stats(project, design, selection)
+    checker = BuiltinChecker(design, builtins, stats)
+    records = Record.objects.filter(project=project)
+    if selection.site_ids:
+        records = records.filter(site_id__in=selection.site_ids)
+    if selection.record_ids:
+        records = records.filter(pk__in=selection.record_ids)
+    total = records.count() or 1
+    events = frozenset(selection.events)
+    seen = 0
+    for record_pk, record_id, site_code, forms in stream_records(project, selection):
+        ctx = RecordForms(design, record_id, site_code, forms)
+        for key, form in forms.items():
+            if events and key[0] not in events:
+                continue
+            if key[1] not in design.fields_by_instrument:
+                continue
+            yield from checker.check(ctx, record_pk, key, form)
+        for plan in in_python:
+            yield from evaluate_custom(plan, design, ctx, record_pk, events or None)
+        seen += 1
+        if progress and seen % 200 == 0:
+            progress((done + 10 * seen / total) / steps)
+    if progress:
+        progress(1.0)
+
+
+def stream_records(project, selection: Selection) -> Iterator[tuple[int, str, str, dict[FormKey, FormData]]]:
+    """(record pk, record id, site code, {form key: (data, missing)}) per record, in one streamed query.
+
+    Rows of every event are loaded even when the run is restricted to some events, because
+    rules read across events.
+    """
+    params: list = [project.pk]
+    sql = (
+        "SELECT a.record_id, r.record_id, s.code, a.event, a.instrument, a.instance, a.data, a.missing "
+        "FROM registry_forminstance a JOIN registry_record r ON r.id = a.record_id "
+        "JOIN registry_site s ON s.id = r.site_id WHERE r.project_id = %s"
+    )
+    sql += _filters(Selection(site_ids=selection.site_ids, record_ids=selection.record_ids), params)
+    sql += " ORDER BY a.record_id"
+    current: int | None = None
+    record_id = site_code = ""
+    forms: dict[FormKey, FormData] = {}
+    loads = json.loads
+    with connection.chunked_cursor() as cursor:
+        cursor.execute(sql, params)
+        while rows := cursor.fetchmany(2000):
+            for pk, rid, site, event, instrument, instance, data, missing in rows:
+                if pk != current:
+                    if current is not None:
+                        yield current, record_id, site_code, forms
+                    current, record_id, site_code, forms = pk, rid, site, {}
+                if isinstance(data, str):
+                    data, missing = loads(data), loads(missing)
+                forms[(event, instrument, instance)] = (data, missing)
+    if current is not None:
+        yield current, record_id, site_code, forms
+
+
+def findings_for_record(project, design: Design, record: Record, codes: Iterable[str],
+                        stats: dict | None = None) -> list[Finding]:  # fmt: skip
+    """The selected rules over one record, in Python (real-time rules, previews, query auto-close)."""
+    codes = list(codes)
+    builtins = [c for c in codes if c in BUILTIN_RULES]
+    plans, _ = custom_plans(project, design, [c for c in codes if c not in BUILTIN_RULES])
+    forms = {
+        (f.event, f.instrument, f.instance): (f.data, f.missing) for f in FormInstance.objects.filter(record=record)
+    }
+    ctx = RecordForms(design, record.record_id, record.site.code, forms)
+    found: list[Finding] = []
+    if builtins:
+        checker = BuiltinChecker(design, builtins, stats if "E" in builtins else None)
+        for key, form in forms.items():
+            if key[1] in design.fields_by_instrument:
+                found.extend(checker.check(ctx, record.pk, key, form))
+    for plan in plans:
+        found.extend(evaluate_custom(plan, design, ctx, record.pk))
+    return found

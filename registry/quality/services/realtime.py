@@ -1,0 +1,74 @@
+"""What happens after every successful save (web and API): real-time rules, rule queries, SDV.
+
+Advisory only: nothing here can refuse or undo a save. Real-time rule messages go back to the
+caller; rule queries whose discrepancy is gone are closed by the system; verifications of changed
+values are dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from registry.models import FormInstance
+from registry.quality.engine import findings_for_record
+from registry.quality.models import QualityRun, Query, QueryStatus, Rule
+from registry.quality.services.queries import system_close
+from registry.quality.services.verification import clear_stale
+from registry.services.design import design_of
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RuleMessage:
+    rule: str
+    name: str
+    event: str
+    instance: int
+    value: str
+
+
+def after_save(*, scope, form: FormInstance) -> list[RuleMessage]:
+    """Run after form_save commits; returns the real-time rule messages for the saved form's event."""
+    try:
+        return _after_save(scope, form)
+    except Exception:  # advisory: a failing rule must never cost the user their save
+        log.exception("post-save data-quality checks failed for form instance %s", form.pk)
+        return []
+
+
+def _after_save(scope, form: FormInstance) -> list[RuleMessage]:
+    project, record = scope.project, form.record
+    design = design_of(project)
+    clear_stale(project=project, design=design, form=form, user=scope.user)
+    fields_here = {f.name for f in design.fields(form.instrument)}
+    real_time = [
+        r.code for r in Rule.objects.filter(project=project, active=True, real_time=True)
+        if fields_here & _fields_of(r.logic)
+    ]  # fmt: skip
+    open_rules = set(Query.objects.filter(record=record).exclude(rule="").exclude(status=QueryStatus.CLOSED)
+                     .values_list("rule", flat=True))  # fmt: skip
+    codes = sorted(set(real_time) | open_rules)
+    if not codes:
+        return []
+    last = QualityRun.objects.filter(project=project, finished_at__isnull=False).first()
+    stats = {k: tuple(v) for k, v in (last.summary.get("stats", {}) if last else {}).items()}
+    findings = findings_for_record(project, design, record, codes, stats=stats)
+    found_keys = {(f.rule, f.event, f.instance, f.field) for f in findings}
+    for query in Query.objects.filter(record=record, rule__in=open_rules).exclude(status=QueryStatus.CLOSED):
+        if (query.rule, query.event, query.instance, query.field) not in found_keys:
+            system_close(query, f"Rule {query.rule} no longer finds a discrepancy after a save")
+    return [
+        RuleMessage(f.rule, f.message, f.event, f.instance, f.value)
+        for f in findings if f.rule in real_time and f.event == form.event
+    ]  # fmt: skip
+
+
+def _fields_of(logic: str) -> set[str]:
+    from forms.logic import LogicSyntaxError, parse
+
+    try:
+        return set(parse(logic).field_names)
+    except LogicSyntaxError:
+        return set()
