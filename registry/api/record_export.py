@@ -22,7 +22,8 @@ from registry.api.call import ApiCall
 from registry.api.errors import ApiError
 from registry.api.handlers.design import invalid_names
 from registry.api.renderers import table_response
-from registry.exports import flat
+from registry.exports import flat, profiles
+from registry.exports.services import project_secret
 from registry.models import AuditEvent
 from registry.services.audit import chain_of
 from registry.services.design import Design
@@ -93,15 +94,12 @@ def _records_in_window(call: ApiCall, records: list[str] | None) -> list[str] | 
     return sorted(changed if records is None else changed & set(records))
 
 
-def _visible(call: ApiCall, design: Design, columns: list[flat.FlatColumn]) -> list[flat.FlatColumn]:
-    """Drop identifier columns for callers without the identifier right (the de-identified view)."""
+def export_profile(call: ApiCall) -> str:
+    """The caller's view of the data: full with the identifier right, else the least reduced profile granted."""
     if call.scope.can(Right.VIEW_IDENTIFIERS):
-        return columns
-    return [
-        c
-        for c in columns
-        if not (c.field and design.field_map[c.field].identifier and c.field != design.record_id_field)
-    ]
+        return profiles.FULL
+    granted = call.scope.export_profiles()
+    return profiles.LIMITED if profiles.LIMITED in granted else profiles.DEIDENTIFIED
 
 
 def _decimal_fields(design: Design, columns: list[flat.FlatColumn]) -> set[str]:
@@ -164,9 +162,10 @@ def record_pages(call: ApiCall, records: list[str] | None) -> Iterator[list[str]
         last = page[-1]
 
 
-def _paged_rows(call: ApiCall, design: Design, records: list[str] | None, **options) -> Iterator[dict]:
+def _paged_rows(call: ApiCall, design: Design, records: list[str] | None, transformer, **options) -> Iterator[dict]:
     for page in record_pages(call, records):
-        yield from flat.iter_flat_rows(call.scope, design, records=page, **options)
+        for info, _shape, row in flat.iter_record_rows(call.scope, design, records=page, **options):
+            yield transformer.apply(info, row)
 
 
 def export_records_response(call: ApiCall) -> HttpResponse:
@@ -187,7 +186,11 @@ def export_records_response(call: ApiCall) -> HttpResponse:
         columns = flat.flat_columns(design, fields=fields, forms=forms, include_dag=include_dag)
     except flat.FlatFormatError as exc:
         raise ApiError(str(exc)) from None
-    columns = _visible(call, design, columns)
+    # The exports' profiles: a statistician gets hashed record ids, shifted dates, no identifiers or free text.
+    profile = export_profile(call)
+    plans = profiles.plan_columns(design, columns, profile)
+    transformer = profiles.RowTransformer(plans, secret=project_secret(call.project), design=design)
+    columns = [p.column for p in plans if p.exported]
     records = params.list("records") or None
     records = _records_in_window(call, records)
     delimiter = DELIMITERS.get(params.get("csvDelimiter") or ",", ",")
@@ -195,14 +198,14 @@ def export_records_response(call: ApiCall) -> HttpResponse:
     if decimal in ("comma", "period"):
         decimal = "," if decimal == "comma" else "."
 
-    rows: Iterator[dict] = _paged_rows(call, design, records, columns=columns, events=events,
+    rows: Iterator[dict] = _paged_rows(call, design, records, transformer, columns=columns, events=events,
                                                raw_or_label=raw_or_label,
                                                export_checkbox_label=params.flag("exportCheckboxLabel"),
                                                filter_logic=filter_logic)  # fmt: skip
     if decimal in (",", "."):
         rows = _with_decimal(rows, _decimal_fields(design, columns), decimal)
     call.audit("record_export", fields=len(columns), type=params.get("type") or "flat", format=call.fmt,
-               identifiers=call.scope.can(Right.VIEW_IDENTIFIERS))  # fmt: skip
+               profile=profile)  # fmt: skip
     if params.choice("type", ("flat", "eav"), "flat") == "eav":
         keys = ["record", *[c.name for c in columns if c.kind in flat.PSEUDO_KINDS and c.kind != flat.KIND_DAG],
                 "field_name", "value"]  # fmt: skip

@@ -139,6 +139,11 @@ def test_statistician_gets_the_deidentified_view_and_cannot_write(seeded, classi
     stat = Project(classic.url, classic.tokens["stat"])
     rows = stat.export_records()
     assert "name" not in rows[0] and "dob" not in rows[0] and "age" in rows[0]
+    # The exports' de-identified profile: keyed hashes instead of record ids, shifted dates.
+    assert {r["record_id"] for r in rows}.isdisjoint({"AAA-0001", "BBB-0001"})
+    assert all(len(r["record_id"]) == 16 for r in rows)
+    consent_dates = {r["consent_date"] for r in rows} - {""}
+    assert len(consent_dates) == 1 and consent_dates != {"2025-01-10"}
     assert stat.export_records(fields=["name", "age"])[0].keys() >= {"age"}
     assert "name" not in stat.export_records(fields=["name", "age"])[0]
     with pytest.raises(RedcapError, match="API Import/Update privileges"):
