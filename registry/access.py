@@ -39,7 +39,15 @@ class Right(StrEnum):
 # The role table: one line per role. Statisticians see no identifiers unless granted.
 ROLE_RIGHTS: dict[str, frozenset[Right]] = {
     Role.COORDINATOR: frozenset(
-        {Right.VIEW, Right.ENTER_DATA, Right.VIEW_IDENTIFIERS, Right.ANSWER_QUERY, Right.API, Right.VIEW_AUDIT}
+        {
+            Right.VIEW,
+            Right.ENTER_DATA,
+            Right.VIEW_IDENTIFIERS,
+            Right.ANSWER_QUERY,
+            Right.API,
+            Right.VIEW_AUDIT,
+            Right.EXPORT,  # of her own site only (the scope), and never the `full` profile
+        }
     ),
     Role.MONITOR: frozenset(
         {
@@ -79,6 +87,7 @@ ROLE_RIGHTS: dict[str, frozenset[Right]] = {
 EXPORT_PROFILES_BY_ROLE: dict[str, tuple[str, ...]] = {
     Role.DATA_MANAGER: ("full", "limited", "deidentified"),
     Role.STATISTICIAN: ("deidentified",),
+    Role.COORDINATOR: ("limited", "deidentified"),
 }
 
 
@@ -91,6 +100,7 @@ class Scope:
     role: str
     site: Site | None  # None: all sites
     extra_rights: frozenset[Right] = frozenset()
+    form_rights: tuple[tuple[str, str], ...] = ()  # per-instrument overrides: (instrument, none|read|edit)
 
     @property
     def all_sites(self) -> bool:
@@ -112,6 +122,20 @@ class Scope:
         """Refuse an action the role lacks. 404 rather than 403, so nothing about the project leaks."""
         if not self.can(right):
             raise Http404("not found")
+
+    def form_right(self, instrument: str) -> str:
+        """'edit', 'read' or 'none' for one instrument: the role's default unless the membership overrides it."""
+        override = dict(self.form_rights).get(instrument)
+        default = "edit" if self.can(Right.ENTER_DATA) else ("read" if self.can(Right.VIEW) else "none")
+        if override == "edit" and not self.can(Right.ENTER_DATA):
+            return "read"  # a form right never lifts a read-only role to data entry
+        return override if override in ("none", "read", "edit") else default
+
+    def can_read_form(self, instrument: str) -> bool:
+        return self.form_right(instrument) != "none"
+
+    def can_edit_form(self, instrument: str) -> bool:
+        return self.form_right(instrument) == "edit"
 
     def sites(self) -> QuerySet[Site]:
         sites = Site.objects.filter(project=self.project)
@@ -135,7 +159,9 @@ def scope_for(user, project: Project) -> Scope | None:
     membership = Membership.objects.filter(user=user, project=project).select_related("site").first()
     if membership is not None:
         extra = frozenset(Right(r) for r in membership.extra_rights or () if r in Right._value2member_map_)
-        return Scope(user=user, project=project, role=membership.role, site=membership.site, extra_rights=extra)
+        form_rights = tuple(sorted((str(k), str(v)) for k, v in (membership.form_rights or {}).items()))
+        return Scope(user=user, project=project, role=membership.role, site=membership.site, extra_rights=extra,
+                     form_rights=form_rights)  # fmt: skip
     if user.is_superuser:
         return Scope(user=user, project=project, role=Role.DATA_MANAGER, site=None)
     return None

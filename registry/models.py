@@ -42,6 +42,9 @@ class Membership(models.Model):
     extra_rights = models.JSONField(
         default=list, blank=True, help_text="rights granted beyond the role, e.g. ['view_identifiers']"
     )
+    form_rights = models.JSONField(
+        default=dict, blank=True, help_text="per-instrument rights overriding the role: {instrument: none|read|edit}"
+    )
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "project"], name="one_membership_per_project")]

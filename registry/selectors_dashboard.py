@@ -40,7 +40,9 @@ class DashboardFilters:
     record_id: str = ""
 
 
-def columns(design: Design, event_filter: str = "", instrument_filter: str = "") -> list[tuple[str, str]]:
+def columns(
+    design: Design, event_filter: str = "", instrument_filter: str = "", scope: Scope | None = None
+) -> list[tuple[str, str]]:
     cols = []
     events = [e for e, _ in design.events] if design.is_longitudinal else [design.default_event()]
     for event in events:
@@ -48,6 +50,8 @@ def columns(design: Design, event_filter: str = "", instrument_filter: str = "")
             continue
         for instrument in design.instruments_for_event(event):
             if instrument_filter and instrument != instrument_filter:
+                continue
+            if scope is not None and not scope.can_read_form(instrument):
                 continue
             cols.append((event, instrument))
     return cols
@@ -75,7 +79,7 @@ def filtered_records(scope: Scope, design: Design, filters: DashboardFilters) ->
 
 
 def dashboard_page(scope: Scope, design: Design, filters: DashboardFilters, page: int, per_page: int = 50):
-    cols = columns(design, filters.event, filters.instrument)
+    cols = columns(design, filters.event, filters.instrument, scope)
     paginator = Paginator(filtered_records(scope, design, filters), per_page)
     page_obj = paginator.get_page(page)
     records = list(page_obj.object_list)

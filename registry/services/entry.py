@@ -72,6 +72,8 @@ def form_save(
     scope.require(Right.ENTER_DATA)
     if record.project_id != scope.project.pk or not scope.records().filter(pk=record.pk).exists():
         raise EntryError({"__all__": ["record not found"]})
+    if not scope.can_edit_form(instrument):
+        raise EntryError({"__all__": [f"you may not enter data in {instrument}"]})
     design = design_of(scope.project)
     design.check_form_key(event, instrument, instance)
     fields = design.fields(instrument)

@@ -41,7 +41,27 @@ def site_save(*, scope: Scope, code: str, name: str, record_prefix: str) -> Site
 
 
 @transaction.atomic
-def member_set(*, scope: Scope, username: str, role: str, site_code: str = "", password: str = "") -> Membership:
+def parse_form_rights(text: str) -> dict[str, str]:
+    """'labs=read, adverse_event=none' -> {'labs': 'read', 'adverse_event': 'none'}."""
+    rights: dict[str, str] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        instrument, _, right = part.partition("=")
+        if right.strip() not in ("none", "read", "edit"):
+            raise TeamError(f"{part!r}: write instrument=none, instrument=read or instrument=edit")
+        rights[instrument.strip()] = right.strip()
+    return rights
+
+
+@transaction.atomic
+def member_set(
+    *,
+    scope: Scope,
+    username: str,
+    role: str,
+    site_code: str = "",
+    password: str = "",
+    form_rights: dict[str, str] | None = None,
+) -> Membership:
     """Give a user a role (at a site or all sites), creating the user when a password is given."""
     scope.require(Right.MANAGE_USERS)
     if role not in Role.values:
@@ -66,12 +86,13 @@ def member_set(*, scope: Scope, username: str, role: str, site_code: str = "", p
     if role == Role.COORDINATOR and site is None:
         raise TeamError("a coordinator works at one site: choose it")
     previous = Membership.objects.filter(user=user, project=scope.project).first()
-    membership, _ = Membership.objects.update_or_create(
-        user=user, project=scope.project, defaults={"role": role, "site": site}
-    )
+    defaults = {"role": role, "site": site}
+    if form_rights is not None:
+        defaults["form_rights"] = form_rights
+    membership, _ = Membership.objects.update_or_create(user=user, project=scope.project, defaults=defaults)
     _audit(scope, "role_changed", username=username,
            old={"role": previous.role, "site": previous.site.code if previous.site else ""} if previous else None,
-           new={"role": role, "site": site_code})  # fmt: skip
+           new={"role": role, "site": site_code, "form_rights": membership.form_rights})  # fmt: skip
     return membership
 
 

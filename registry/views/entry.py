@@ -85,7 +85,9 @@ def record_home(request: HttpRequest, code: str, record_id: str) -> HttpResponse
         forms.setdefault((form.event, form.instrument), []).append(form)
     events = design.events if design.is_longitudinal else [(design.default_event(), "Data")]
     grid = []
-    for name, label in [(n, label) for n, label in design.instruments]:
+    for name, label in design.instruments:
+        if not scope.can_read_form(name):
+            continue
         cells = []
         for event, _ in events:
             if name not in design.instruments_for_event(event):
@@ -116,11 +118,13 @@ def form_entry(request: HttpRequest, code: str, record_id: str, event: str, inst
         design.check_form_key(event, instrument, instance)
     except DesignError:
         raise Http404("no such form") from None
+    if not scope.can_read_form(instrument):
+        raise Http404("no such form")
     fields = design.fields(instrument)
     if not scope.can(Right.VIEW_IDENTIFIERS):
         fields = [f for f in fields if not f.identifier]  # statisticians never see identifiers
     existing = FormInstance.objects.filter(record=record, event=event, instrument=instrument, instance=instance).first()
-    read_only = not scope.can(Right.ENTER_DATA) or record.locked or bool(existing and existing.locked)
+    read_only = not scope.can_edit_form(instrument) or record.locked or bool(existing and existing.locked)
     ask_reason = bool(existing and existing.status == FormStatus.COMPLETE) and scope.project.settings.get(
         "reason_for_change", True
     )

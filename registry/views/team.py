@@ -9,7 +9,7 @@ from django.shortcuts import redirect, render
 
 from registry.access import Right, project_scope_or_404
 from registry.models import Membership, Role
-from registry.services.team import TeamError, member_remove, member_set, site_save
+from registry.services.team import TeamError, member_remove, member_set, parse_form_rights, site_save
 
 
 @login_required
@@ -25,7 +25,8 @@ def team(request: HttpRequest, code: str) -> HttpResponse:
             elif action == "member":
                 member_set(scope=scope, username=request.POST.get("username", "").strip(),
                            role=request.POST.get("role", ""), site_code=request.POST.get("site", ""),
-                           password=request.POST.get("password", ""))  # fmt: skip
+                           password=request.POST.get("password", ""),
+                           form_rights=parse_form_rights(request.POST.get("form_rights", "")))  # fmt: skip
                 messages.success(request, "Member saved.")
             elif action == "remove":
                 member_remove(scope=scope, username=request.POST.get("username", ""))

@@ -31,7 +31,7 @@ def test_data_manager_adds_site_and_coordinator_and_changes_role(client, world):
     assert (membership.role, membership.site) == ("monitor", None)
     change = AuditEvent.objects.filter(action="role_changed", details__username="newcoord").latest("sequence")
     assert change.details["old"] == {"role": "coordinator", "site": "c"}
-    assert change.details["new"] == {"role": "monitor", "site": ""}
+    assert change.details["new"] == {"role": "monitor", "site": "", "form_rights": {}}
     assert AuditEvent.objects.filter(action="site_created").exists()
 
 
@@ -64,3 +64,23 @@ def test_admin_shows_a_site_limited_staff_user_only_her_site(client, world):
     assert client.get(f"/admin/registry/record/{b.pk}/change/").status_code in (302, 404)
     assert client.post(f"/admin/registry/record/{a.pk}/delete/", {"post": "yes"}).status_code == 403
     assert "classic_coord_b" not in client.get("/admin/registry/membership/").content.decode()
+
+
+def test_per_instrument_rights_hide_or_freeze_forms(client, world):
+    from registry.services.entry import EntryError, form_save
+    from registry.services.team import member_set
+
+    record = record_create(scope=world.scope("coord_a"))
+    member_set(scope=world.scope("dm"), username=world.users["coord_a"].username, role="coordinator", site_code="a",
+               form_rights={"labs": "read"})  # fmt: skip
+    with pytest.raises(EntryError, match="may not enter data in labs"):
+        form_save(scope=world.scope("coord_a"), record=record, event="event_1_arm_1", instrument="labs",
+                  values={"esr": "3"})  # fmt: skip
+    client.force_login(world.users["coord_a"])
+    base = f"/projects/classic/records/{record.record_id}/event_1_arm_1"
+    assert 'data-testid="read-only"' in client.get(f"{base}/labs/1/").content.decode()
+    member_set(scope=world.scope("dm"), username=world.users["coord_a"].username, role="coordinator", site_code="a",
+               form_rights={"labs": "none"})  # fmt: skip
+    assert client.get(f"{base}/labs/1/").status_code == 404
+    dashboard = client.get("/projects/classic/records/").content.decode()
+    assert 'data-instrument="labs"' not in dashboard and 'data-instrument="demographics"' in dashboard
