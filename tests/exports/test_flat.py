@@ -23,10 +23,23 @@ def test_classic_columns_follow_redcap_order(classic):
     design = design_of(classic.project)
     names = [c.name for c in flat_columns(design)]
     assert names == [
-        "record_id", "name", "age", "consent", "consent_date", "weight", "height", "bmi",
-        "symptoms___1", "symptoms___2", "symptoms____9", "rash_site", "demographics_complete",
-        "crp", "esr", "labs_complete",
-    ]  # fmt: skip
+        "record_id",
+        "name",
+        "age",
+        "consent",
+        "consent_date",
+        "weight",
+        "height",
+        "bmi",
+        "symptoms___1",
+        "symptoms___2",
+        "symptoms____9",
+        "rash_site",
+        "demographics_complete",
+        "crp",
+        "esr",
+        "labs_complete",
+    ]
     with_dag = [c.name for c in flat_columns(design, include_dag=True)]
     assert with_dag[:2] == ["record_id", "redcap_data_access_group"]
 
@@ -35,7 +48,10 @@ def test_field_and_form_selection(classic):
     design = design_of(classic.project)
     assert [c.name for c in flat_columns(design, fields=["age", "labs_complete"])] == ["age", "labs_complete"]
     assert [c.name for c in flat_columns(design, fields=["symptoms"])] == [
-        "symptoms___1", "symptoms___2", "symptoms____9"]  # fmt: skip
+        "symptoms___1",
+        "symptoms___2",
+        "symptoms____9",
+    ]
     assert [c.name for c in flat_columns(design, fields=["symptoms___2"])] == ["symptoms___2"]
     assert [c.name for c in flat_columns(design, forms=["labs"])] == ["crp", "esr", "labs_complete"]
     assert flat_columns(design, forms=["demographics"])[0].name == "record_id"
@@ -46,12 +62,30 @@ def test_field_and_form_selection(classic):
 def test_classic_rows_raw_and_label(classic):
     scope = classic.scope("coord_a")
     record = record_create(scope=scope)
-    form_save(scope=scope, record=record, event=EVENT, instrument="demographics",
-              values={"name": "Ann", "age": "7", "consent": "1", "consent_date": "2024-01-02",
-                      "symptoms___2": "1", "rash_site": "arm, leg"}, status=2)  # fmt: skip
+    form_save(
+        scope=scope,
+        record=record,
+        event=EVENT,
+        instrument="demographics",
+        values={
+            "name": "Ann",
+            "age": "7",
+            "consent": "1",
+            "consent_date": "2024-01-02",
+            "symptoms___2": "1",
+            "rash_site": "arm, leg",
+        },
+        status=2,
+    )
     other = record_create(scope=classic.scope("coord_b"))
-    form_save(scope=classic.scope("coord_b"), record=other, event=EVENT, instrument="labs",
-              values={"crp": "12"}, missing={"esr": "UNK"} if False else None)  # fmt: skip
+    form_save(
+        scope=classic.scope("coord_b"),
+        record=other,
+        event=EVENT,
+        instrument="labs",
+        values={"crp": "12"},
+        missing={"esr": "UNK"} if False else None,
+    )
     design = design_of(classic.project)
     columns = flat_columns(design, include_dag=True)
     rows = list(iter_flat_rows(classic.scope("dm"), design, columns=columns))
@@ -66,12 +100,14 @@ def test_classic_rows_raw_and_label(classic):
     labels = list(iter_flat_rows(classic.scope("dm"), design, columns=columns, raw_or_label="label"))
     assert labels[0]["consent"] == "Yes" and labels[0]["symptoms___2"] == "Checked"
     assert labels[0]["demographics_complete"] == "Complete" and labels[0]["redcap_data_access_group"] == "Hospital A"
-    cb = list(iter_flat_rows(classic.scope("dm"), design, columns=columns, raw_or_label="label",
-                             export_checkbox_label=True))  # fmt: skip
+    cb = list(
+        iter_flat_rows(classic.scope("dm"), design, columns=columns, raw_or_label="label", export_checkbox_label=True)
+    )
     assert cb[0]["symptoms___2"] == "Rash" and cb[0]["symptoms___1"] == ""
     # site scoping and filters
     assert [r["record_id"] for r in iter_flat_rows(classic.scope("coord_b"), design, columns=columns)] == [
-        other.record_id]  # fmt: skip
+        other.record_id
+    ]
     filtered = list(iter_flat_rows(classic.scope("dm"), design, columns=columns, filter_logic="[age] >= 5"))
     assert [r["record_id"] for r in filtered] == [record.record_id]
     with pytest.raises(FlatFormatError):
