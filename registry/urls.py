@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from registry.security.views import LoginView
 from registry.views import audit, entry, locking, team
 from registry.views.health import healthz
 from registry.views.home import home
@@ -10,7 +11,7 @@ from registry.views.logic_js import design_logic_js
 urlpatterns = [
     path("", home, name="home"),
     path("healthz", healthz, name="healthz"),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/login/", LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("projects/<slug:code>/", entry.project_home, name="project-home"),
@@ -35,4 +36,6 @@ urlpatterns = [
     path("", include("registry.api.urls")),
     path("", include("registry.exports.urls")),
     path("", include("registry.quality.urls")),
+    path("", include("registry.reports.urls")),
+    path("", include("registry.security.urls")),
 ]
