@@ -67,7 +67,7 @@ def test_load_demo_creates_demo_users_idempotently(client):
     for name in ("datamanager", "monitor", "statistician", "pi", "coordinator_a", "coordinator_b", "coordinator_c"):
         assert users.filter(username=name).count() == 1
         assert client.login(username=name, password=f"demo-{name}")
-    assert Membership.objects.get(user__username="coordinator_b").site.code == "riverside"
+    assert Membership.objects.get(user__username="coordinator_b").site.name == "Riverside University Medical Centre"
     assert Membership.objects.get(user__username="monitor").site is None
 
 

@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from tests.conftest import PYTHON, ROOT, subprocess_env
+from tests.conftest import PYTHON, ROOT, database_url_of_test_db, subprocess_env
 
 HEALTH_SCRIPT = (
     "import json;from django.test import Client;"
@@ -44,8 +44,9 @@ def test_in_process_broker_when_none_configured(client, settings):
     assert response.json() == {"database": "ok", "broker": "in-process"}
 
 
+@pytest.mark.django_db
 def test_broker_down_gives_503_naming_it():
-    status, body = run_health(CELERY_BROKER_URL="redis://127.0.0.1:1/0")
+    status, body = run_health(CELERY_BROKER_URL="redis://127.0.0.1:1/0", DATABASE_URL=database_url_of_test_db())
     assert status == 503
     assert body["broker"] == "down"
     assert body["database"] == "ok"

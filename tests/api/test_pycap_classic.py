@@ -280,11 +280,12 @@ def test_metadata_import_makes_a_new_version_and_refuses_destructive_changes(cla
     assert classic.project.current_version.number == version + 1
 
 
-def test_changing_a_complete_form_needs_a_reason_as_on_the_web(seeded, dm, classic):
-    with pytest.raises(RedcapError, match='record "AAA-0001", event "event_1_arm_1": this form is complete'):
-        dm.import_records([{"record_id": "AAA-0001", "weight": "31"}])
-    response = classic.post(content="record", format="json", data='[{"record_id":"AAA-0001","weight":"31"}]',
+def test_pycap_corrects_a_complete_form_audited_as_an_api_import(seeded, dm, classic):
+    assert dm.import_records([{"record_id": "AAA-0001", "weight": "31"}]) == {"count": 1}
+    row = AuditEvent.objects.filter(record_id="AAA-0001", field="weight").latest("sequence")
+    assert (row.old_value, row.new_value, row.reason, row.source) == ("30", "31", "API import", "api")
+    response = classic.post(content="record", format="json", data='[{"record_id":"AAA-0001","weight":"32"}]',
                             reason="scale recalibrated")  # fmt: skip
     assert response.json() == {"count": 1}
     row = AuditEvent.objects.filter(record_id="AAA-0001", field="weight").latest("sequence")
-    assert (row.old_value, row.new_value, row.reason) == ("30", "31", "scale recalibrated")
+    assert (row.old_value, row.new_value, row.reason) == ("31", "32", "scale recalibrated")

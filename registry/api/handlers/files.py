@@ -9,6 +9,7 @@ from django.http import HttpResponse
 
 from registry.api.call import ApiCall
 from registry.api.errors import ApiError
+from registry.api.handlers.records import API_DEFAULT_REASON
 from registry.api.services.files import FileError, file_delete, file_fetch, file_store, resolve_event
 from registry.models import Record
 from registry.services.entry import EntryError
@@ -52,7 +53,7 @@ def file_import(call: ApiCall) -> HttpResponse:
     try:
         file_store(scope=call.scope, record=record, event=event, instance=instance, field=field, name=upload.name,
                    content=upload.read(), content_type=upload.content_type or "application/octet-stream",
-                   reason=call.params.get("reason"))  # fmt: skip
+                   reason=call.params.get("reason") or API_DEFAULT_REASON)  # fmt: skip
     except FileError as exc:
         raise ApiError(str(exc)) from None
     except EntryError as exc:
@@ -65,7 +66,7 @@ def file_remove(call: ApiCall) -> HttpResponse:
     record, event, instance, field = _target(call)
     try:
         file_delete(scope=call.scope, record=record, event=event, instance=instance, field=field,
-                    reason=call.params.get("reason"))  # fmt: skip
+                    reason=call.params.get("reason") or API_DEFAULT_REASON)  # fmt: skip
     except FileError as exc:
         raise ApiError(str(exc)) from None
     except EntryError as exc:
