@@ -3,7 +3,6 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from registry.security.views import LoginView
-from registry.security.views import LoginView
 from registry.views import audit, entry, locking, team
 from registry.views.health import healthz
 from registry.views.home import home
@@ -38,6 +37,5 @@ urlpatterns = [
     path("", include("registry.exports.urls")),
     path("", include("registry.quality.urls")),
     path("", include("registry.reports.urls")),
-    path("", include("registry.security.urls")),
     path("", include("registry.security.urls")),
 ]
