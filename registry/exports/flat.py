@@ -383,10 +383,13 @@ def iter_record_rows(
         unknown = event_set - {name for name, _ in design.events}
         if unknown:
             raise FlatFormatError(f"{sorted(unknown)[0]!r} is not an event of this project")
+    exported_forms = {c.instrument for c in columns if c.kind in (KIND_VALUE, KIND_CHECKBOX, KIND_COMPLETE)}
     # Every instrument is read: rows exist where the record has any data at the event (as in REDCap),
     # and a filter may look at any field.
     for info in iter_records(scope, records=records, sites=sites, events=None if expression else event_set):
         for shape in record_row_shapes(design, info, event_set):
+            if shape.repeat_instrument and shape.repeat_instrument not in exported_forms:
+                continue  # a repeating instrument with no column in the export has no rows either
             if expression is not None and not expression.truthy(RowContext(design, info, shape)):
                 continue
             row = {

@@ -7,6 +7,7 @@ the same build synchronously into a folder of the caller's choice.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import tempfile
@@ -56,6 +57,7 @@ FORMAT_LABELS = {
     "odm": "CDISC ODM 1.3.2 (XML)",
 }
 JOB_KIND = "export_release"
+logger = logging.getLogger(__name__)
 
 
 class ExportRefused(Exception):
@@ -120,7 +122,7 @@ def check_options(scope: Scope, options: ExportOptions) -> None:
             raise ExportRefused(f"site {outside[0]!r} is not one of your sites")
     design = design_of(scope.project)
     try:
-        columns_for(design, options)
+        columns_for(design, options, scope)
         parse_filter(options.filter_logic)
     except FlatFormatError as exc:
         raise ExportRefused(str(exc)) from exc
@@ -131,12 +133,18 @@ def check_options(scope: Scope, options: ExportOptions) -> None:
             raise ExportRefused(f"{unknown[0]!r} is not an event of this project")
 
 
-def columns_for(design, options: ExportOptions):
+def columns_for(design, options: ExportOptions, scope: Scope | None = None):
+    """The flat columns of a release: the chosen fields or instruments (all by default), the record id and
+    the site always, and never an instrument the user may not read (per-instrument rights)."""
     fields = list(options.fields) if options.fields else None
     forms = list(options.instruments) if options.instruments else None
     if fields is not None or forms is not None:
         fields = [design.record_id_field, *(fields or [])]
-    return flat_columns(design, fields=fields, forms=forms, include_dag=True)
+    columns = flat_columns(design, fields=fields, forms=forms, include_dag=True)
+    can_read = getattr(scope, "can_read_form", None)
+    if can_read is None:
+        return columns
+    return [c for c in columns if c.kind == "record_id" or c.instrument is None or can_read(c.instrument)]
 
 
 # -- requesting ---------------------------------------------------------------------------------
@@ -173,7 +181,10 @@ def release_request(*, scope: Scope, options: ExportOptions, enqueue: bool = Tru
 def _enqueue(job_id: int) -> None:
     from registry.exports.tasks import build_release
 
-    build_release.delay(job_id)
+    try:
+        build_release.delay(job_id)
+    except Exception:  # run in-process (no broker): the job and release rows already say what failed
+        logger.exception("export job %s failed", job_id)
 
 
 def _user(scope: Scope):
@@ -209,7 +220,7 @@ def release_build(
     check_options(scope, options)
     project = scope.project
     design = design_of(project)
-    columns = columns_for(design, options)
+    columns = columns_for(design, options, scope)
     plans = plan_columns(design, columns, options.profile, options.date_mode)
     secret = project_secret(project)
     anchor = anchor_field(design, project)

@@ -47,6 +47,7 @@ from registry.exports.profiles import (
 from registry.models import FormInstance, Record, Site
 
 UNKNOWN_EVENT = 1_000_000
+KIND_VALUE_KINDS = ("value", KIND_CHECKBOX, KIND_COMPLETE)
 
 
 def supported() -> bool:
@@ -178,12 +179,15 @@ def build_query(
     if events is not None:
         form_where.append(f"fi.event = ANY({tarr(list(events))})")
 
+    exported_forms = sorted({p.column.instrument for p in exported if p.column.kind in KIND_VALUE_KINDS})
     if design.is_longitudinal:
         rep_keys = sorted(f"{e}/{i}" for e, i in design.repeating_instruments)
         is_rep_instrument = f"(fi.event || '/' || fi.instrument) = ANY({tarr(rep_keys)})"
     else:
         rep_forms = sorted(i for _e, i in design.repeating_instruments)
         is_rep_instrument = f"fi.instrument = ANY({tarr(rep_forms)})"
+    # A repeating instrument with no column in the export has no rows either.
+    form_where.append(f"(NOT ({is_rep_instrument}) OR fi.instrument = ANY({tarr(exported_forms)}))")
     rep_events = tarr(sorted(design.repeating_events))
     designated = {e: design.instruments_for_event(e) for e in event_names}
     base = {e: [i for i in forms if not design.is_repeating(e, i)] for e, forms in designated.items()}
