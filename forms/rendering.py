@@ -140,6 +140,16 @@ class RawHTML(LayoutObject):
         return self.html
 
 
+class BareWidget(LayoutObject):
+    """Just the bound widget of a form field, without label and wrapper (for the tools beside a field)."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def render(self, form, context, template_pack=None, **kwargs):
+        return form[self.name].as_widget()
+
+
 class MatrixGroup(LayoutObject):
     """A matrix group: radio or checkbox rows sharing one choice list, drawn as one table."""
 
@@ -231,17 +241,27 @@ def build_instrument_form(
             i += len(group)
             continue
         form.fields[field.name] = form_field
-        parts = [CrispyField(field.name)]
+        tools: list = []
         if missing_codes and field.field_type not in ("calc", "descriptive"):
             form.fields[missing_name(field.name)] = djforms.ChoiceField(
-                choices=missing_choices, required=False, label="Missing data code", disabled=read_only
-            )
-            parts.append(Div(CrispyField(missing_name(field.name), css_class="form-select-sm"),
-                             css_class="crf-missing small"))  # fmt: skip
+                choices=missing_choices,
+                required=False,
+                label="Missing data code",
+                disabled=read_only,
+                widget=djforms.Select(attrs={"class": "form-select form-select-sm crf-missing",
+                                             "aria-label": "Missing data code", "title": "Missing data code"}),
+            )  # fmt: skip
+            tools.append(BareWidget(missing_name(field.name)))
         if history_links and field.name in history_links:
-            link = '<a class="crf-history small" href="{}" title="History of this field">history</a>'
-            parts.append(RawHTML(format_html(link, history_links[field.name])))
-        layout.append(_wrapper(field, Div(*parts)))
+            link = '<a class="crf-history small text-nowrap" href="{}" title="History of this field">history</a>'
+            tools.append(RawHTML(format_html(link, history_links[field.name])))
+        # REDCap's layout: label and input side by side, the missing-data code and history beside them.
+        row = Div(
+            Div(CrispyField(field.name), css_class="col-lg-9"),
+            Div(*tools, css_class="col-lg-3 d-flex gap-2 align-items-start crf-field-tools"),
+            css_class="row",
+        )
+        layout.append(_wrapper(field, row))
         i += 1
     form.fields["status"] = form.fields.pop("status")
     form.fields["reason"] = form.fields.pop("reason")
@@ -254,6 +274,9 @@ def build_instrument_form(
         tail.append(Div(CrispyField("reason"), css_class="crf-reason"))
     tail.append("row_version")
     helper = FormHelper()
+    helper.form_class = "form-horizontal"
+    helper.label_class = "col-sm-5"
+    helper.field_class = "col-sm-7"
     helper.form_tag = False
     helper.disable_csrf = True
     helper.layout = Layout(*layout, *tail)

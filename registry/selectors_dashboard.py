@@ -30,6 +30,16 @@ class DashboardRow:
     record: Record
     cells: list[Cell]
 
+    def by_event(self) -> list[list[Cell]]:
+        """Cells grouped per event, in column order: one table cell per event, one dot per instrument."""
+        groups: list[list[Cell]] = []
+        for cell in self.cells:
+            if groups and groups[-1][0].event == cell.event:
+                groups[-1].append(cell)
+            else:
+                groups.append([cell])
+        return groups
+
 
 @dataclass
 class DashboardFilters:

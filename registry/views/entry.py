@@ -50,9 +50,19 @@ def dashboard(request: HttpRequest, code: str) -> HttpResponse:
     return render(request, "registry/dashboard.html", {
         "scope": scope, "project": scope.project, "design": design, "filters": filters, "page_obj": page_obj,
         "columns": [(e, i, event_labels.get(e, e), design.instrument_label(i)) for e, i in cols],
+        "event_columns": _event_columns(cols, event_labels, design),
         "rows": rows, "sites": scope.sites(), "statuses": CELL_STATUSES, "query": query.urlencode(),
         "can_enroll": scope.can(Right.ENTER_DATA),
     })  # fmt: skip
+
+
+def _event_columns(cols, event_labels, design) -> list[dict]:
+    groups: list[dict] = []
+    for event, instrument in cols:
+        if not groups or groups[-1]["event"] != event:
+            groups.append({"event": event, "label": event_labels.get(event, event), "instruments": []})
+        groups[-1]["instruments"].append(design.instrument_label(instrument))
+    return groups
 
 
 @login_required

@@ -45,9 +45,9 @@ def test_coordinator_enrols_fills_form_and_dashboard_turns_green(live_server, tr
     assert form.data["bmi"] == "20.8" and form.data["consent_date"] == "2026-01-05" and form.status == 2
 
     page.goto(f"{live_server.url}/projects/brw/records/")
-    cell = page.locator("tr[data-record='AAA-0001'] td[data-instrument=demographics]")
-    assert cell.get_attribute("data-status") == "complete"
-    assert "rgb(25, 135, 84)" in cell.locator(".crf-dot").evaluate("e => getComputedStyle(e).backgroundColor")
+    dot = page.locator("tr[data-record='AAA-0001'] [data-instrument=demographics]")
+    assert dot.get_attribute("data-status") == "complete"
+    assert "rgb(25, 135, 84)" in dot.evaluate("e => getComputedStyle(e).backgroundColor")
     assert page.js_errors == []
 
     # A coordinator at another site finds nothing: not in the dashboard, not by URL, not by search.
