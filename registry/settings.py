@@ -199,17 +199,22 @@ if PRODUCTION:
     # /healthz is probed over plain HTTP by the container health checks.
     SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 
-# SQL statements carry patient values: their loggers stay at INFO whatever LOG_LEVEL says, and their
-# records are redacted at the source in case anything turns them up (registry/security/log_redaction.py).
+# SQL statements and template lookup failures carry patient values: their loggers stay at INFO whatever
+# LOG_LEVEL says, and their records are redacted at the source in case anything turns them up
+# (registry/security/log_redaction.py).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact_sql": {"()": "registry.security.log_redaction.RedactSqlFilter"}},
+    "filters": {
+        "redact_sql": {"()": "registry.security.log_redaction.RedactSqlFilter"},
+        "drop_traceback": {"()": "registry.security.log_redaction.DropTracebackFilter"},
+    },
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.get_str("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "INFO", "filters": ["redact_sql"]},
         "django.db.backends.schema": {"level": "INFO", "filters": ["redact_sql"]},
+        "django.template": {"level": "INFO", "filters": ["drop_traceback"]},
     },
 }

@@ -42,3 +42,14 @@ class RedactSqlFilter(logging.Filter):
         if isinstance(arg, str) and (arg is sql or sql is None):
             return redact_sql(arg)
         return arg
+
+
+class DropTracebackFilter(logging.Filter):
+    """For django.template: at DEBUG it logs every unresolved variable with an exception whose text
+    is the whole template context, form values included. The message (variable and template names)
+    stays; the exception goes."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.exc_info = None
+        record.exc_text = None
+        return True
