@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from registry.bench.views import ping as bench_ping
 from registry.security.views import LoginView
 from registry.views import audit, entry, locking, team
 from registry.views.health import healthz
@@ -11,6 +12,7 @@ from registry.views.logic_js import design_logic_js
 urlpatterns = [
     path("", home, name="home"),
     path("healthz", healthz, name="healthz"),
+    path("bench/ping/", bench_ping, name="bench-ping"),  # the benchmark's trivial authenticated page
     path("accounts/login/", LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
@@ -37,5 +39,7 @@ urlpatterns = [
     path("", include("registry.exports.urls")),
     path("", include("registry.quality.urls")),
     path("", include("registry.reports.urls")),
+    path("", include("registry.imports.urls")),
+    path("", include("registry.custom_reports.urls")),
     path("", include("registry.security.urls")),
 ]
