@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
+import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -72,3 +75,46 @@ def _close_stray_test_db_sessions(django_db_setup, django_db_blocker):
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
             "WHERE datname = current_database() AND pid <> pg_backend_pid()"
         )
+
+
+@pytest.fixture
+def celery_worker(transactional_db, settings):
+    """A real `celery worker` process on a private queue, using the test database; yields the queue name.
+
+    Send work with `task.apply_async(..., queue=celery_worker)` (services that start jobs take a `queue`).
+    """
+    from registry.celery import app
+
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        pytest.fail("CELERY_BROKER_URL must name a real broker for the worker tests")
+    queue = f"test-{uuid.uuid4().hex[:12]}"
+    env = subprocess_env(DATABASE_URL=database_url_of_test_db(), CELERY_TASK_DEFAULT_QUEUE=queue)
+    worker = subprocess.Popen(
+        [str(ROOT / ".venv/bin/celery"), "-A", "registry", "worker", "-Q", queue, "--pool", "solo",
+         "--without-heartbeat", "--without-gossip", "--without-mingle", "-l", "info"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    app.conf.task_always_eager = False
+    try:
+        yield queue
+    finally:
+        worker.terminate()
+        try:
+            output, _ = worker.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            output, _ = worker.communicate()
+        print(output[-4000:])
+
+
+def wait_for_job(job, seconds: float = 180):
+    """Poll a Job row until it finished (or the time is up); returns it refreshed."""
+    from registry.models import Job
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        job.refresh_from_db()
+        if job.status in (Job.Status.SUCCEEDED, Job.Status.FAILED):
+            break
+        time.sleep(0.2)
+    return job
