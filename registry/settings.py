@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from kombu import Queue
+
 from registry import env
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -92,6 +94,13 @@ DATABASES = {
         conn_max_age=env.get_int("DB_CONN_MAX_AGE", 0 if DJANGO_ENV == "test" else 60, minimum=0),
     )
 }
+# An optional streaming replica for the heavy reads of exports and reports (registry/db_router.py).
+if env.get_str("DATABASE_REPLICA_URL"):
+    DATABASES["replica"] = env.get_database(
+        "DATABASE_REPLICA_URL", "", conn_max_age=DATABASES["default"].get("CONN_MAX_AGE", 60)
+    )
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}  # tests read their own writes
+DATABASE_ROUTERS = ["registry.db_router.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 PASSWORD_HASHERS = [
@@ -149,6 +158,11 @@ CELERY_BROKER_URL = env.get_broker_url("CELERY_BROKER_URL")
 CELERY_TASK_ALWAYS_EAGER = CELERY_BROKER_URL is None
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_DEFAULT_QUEUE = env.get_str("CELERY_TASK_DEFAULT_QUEUE", "default")
+# Long exports and data-quality runs get their own queues, so workers on other machines can take
+# them (`celery worker -Q exports,quality`) without holding up the short jobs on the default queue.
+# A worker started without -Q consumes all three: the one-machine layout needs no change.
+CELERY_TASK_QUEUES = [Queue(name) for name in dict.fromkeys((CELERY_TASK_DEFAULT_QUEUE, "exports", "quality"))]
+CELERY_TASK_ROUTES = {"exports.*": {"queue": "exports"}, "quality.*": {"queue": "quality"}}
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
