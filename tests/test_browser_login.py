@@ -5,29 +5,12 @@ from __future__ import annotations
 import pytest
 from django.core.management import call_command
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
 
 @pytest.fixture
-def browser_page():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        page = browser.new_page()
-        try:
-            yield page
-        finally:
-            browser.close()
+def browser_page(browser):
+    page = browser.new_page()
+    yield page
+    page.close()
 
 
 @pytest.mark.browser
