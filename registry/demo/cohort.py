@@ -26,6 +26,7 @@ from django.db import transaction
 from forms.models import Project
 from registry.demo.calcs import apply_calculations, complete_checkboxes
 from registry.demo.clinical import ESTABLISHED, SUSPECTED, PatientPlan, simulate
+from registry.demo.formatting import format_by_validation
 from registry.demo.planted_errors import Planted, needs_by_record, plant
 from registry.models import AuditSource, FormInstance, FormStatus, Record, Site, SiteCounter
 from registry.services.audit import Change, audit_append
@@ -96,6 +97,8 @@ def build_record(design: Design, plan: PatientPlan, site: Site, *, seed: int) ->
     patient = simulate(plan, seed=seed)
     record = Record(project_id=design.project_id, site=site, record_id=plan.record_id)
     complete_checkboxes(design, patient.forms)
+    # Before planting: a planted validation error (rule C) must keep its wrong shape.
+    format_by_validation(design, patient.forms)
     planted = plant(plan.record_id, patient.forms, after_calcs=False)
     instances = apply_calculations(design=design, record=record, forms=patient.forms, missing=patient.missing)
     planted += plant(plan.record_id, patient.forms, after_calcs=True)

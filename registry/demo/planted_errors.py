@@ -152,7 +152,7 @@ PLANTED_ERRORS: tuple[PlantedError, ...] = (
         "R17",
         "CHAQ disability index 0.6 is not a possible score (multiples of 0.125): the sum of the "
         "domain scores was typed instead of their mean.",
-        _const("0.6"),
+        _const("0.600"),
     ),
     PlantedError(
         "NCH-0002",
@@ -219,7 +219,7 @@ PLANTED_ERRORS: tuple[PlantedError, ...] = (
         "bm_hours_post_dose",
         "R12",
         "The baseline sample was drawn 20 hours after the first anakinra dose: it is not a pre-treatment sample.",
-        _const("20"),
+        _const("20.0"),
         needs=frozenset({"biobank"}),
     ),
     PlantedError(
