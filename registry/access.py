@@ -34,6 +34,7 @@ class Right(StrEnum):
     API = "api"
     VIEW_AUDIT = "view_audit"
     DELETE_RECORDS = "delete_records"  # remove records or forms (API action=delete)
+    DEFINE_REPORTS = "define_reports"  # create and edit custom reports
 
 
 # The role table: one line per role. Statisticians see no identifiers unless granted.
@@ -59,6 +60,7 @@ ROLE_RIGHTS: dict[str, frozenset[Right]] = {
             Right.VERIFY,
             Right.RUN_QUALITY,
             Right.VIEW_AUDIT,
+            Right.DEFINE_REPORTS,
         }
     ),
     Role.PI: frozenset({Right.VIEW, Right.VIEW_IDENTIFIERS, Right.LOCK, Right.SIGN, Right.VIEW_AUDIT}),
@@ -79,9 +81,10 @@ ROLE_RIGHTS: dict[str, frozenset[Right]] = {
             Right.API,
             Right.VIEW_AUDIT,
             Right.DELETE_RECORDS,
+            Right.DEFINE_REPORTS,
         }
     ),
-    Role.STATISTICIAN: frozenset({Right.VIEW, Right.EXPORT, Right.API}),
+    Role.STATISTICIAN: frozenset({Right.VIEW, Right.EXPORT, Right.API, Right.DEFINE_REPORTS}),
 }
 
 EXPORT_PROFILES_BY_ROLE: dict[str, tuple[str, ...]] = {

@@ -50,6 +50,8 @@ INSTALLED_APPS = [
     "registry.exports.apps.ExportsConfig",
     "registry.quality.apps.QualityConfig",
     "registry.reports.apps.ReportsConfig",
+    "registry.imports.apps.ImportsConfig",
+    "registry.custom_reports.apps.CustomReportsConfig",
     "registry.security.apps.SecurityConfig",
 ]
 

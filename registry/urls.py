@@ -41,5 +41,7 @@ urlpatterns = [
     path("", include("registry.reports.urls")),
     path("", include("registry.imports.urls")),
     path("", include("registry.custom_reports.urls")),
+    path("", include("registry.imports.urls")),
+    path("", include("registry.custom_reports.urls")),
     path("", include("registry.security.urls")),
 ]

@@ -2,8 +2,14 @@
 
 Rows are grouped by record, event, repeat instrument and instance, and every group is saved with
 `form_save`, so imports get the web form's validation, calculations, branching and audit. The whole
-import is one transaction: any error anywhere and nothing is written; every error names the record,
-event, field and value (identifier values are never repeated back).
+import is one transaction: any error anywhere and nothing is written; every error names the row,
+record, event, field and value (identifier values are never repeated back).
+
+The import tool (registry/imports) adds, on the same path: a dry run (`dry_run=True`: the import
+runs for real inside a transaction that is rolled back, so the preview shows exactly what a commit
+would change, calculations included, and every problem is listed rather than the first batch),
+label-mode values (`raw_or_label="label"`), CSV files with a sniffed delimiter (`read_flat_csv`),
+the file's SHA-256 in a `record_import` audit row, and progress reports.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ import csv
 import io
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -21,7 +28,7 @@ from django.db.models import Max
 from forms.models import Field, FieldType
 from forms.values import validation_type
 from registry.access import Right, Scope
-from registry.models import AuditSource, FormInstance, Record, Site
+from registry.models import AuditSource, FormInstance, FormStatus, Record, Site
 from registry.services.audit import Change, audit_append
 from registry.services.design import Design, DesignError, design_of
 from registry.services.entry import EntryError, SaveConflict, form_save, stored_columns
@@ -35,6 +42,8 @@ PSEUDO_COLUMNS = (
     "redcap_survey_identifier",
 )
 DATE_FORMATS = ("YMD", "MDY", "DMY")
+DELIMITERS = (",", ";", "\t")
+LABELLED_TYPES = (FieldType.RADIO, FieldType.DROPDOWN, FieldType.YESNO, FieldType.TRUEFALSE)
 _BAD_RECORD_NAME = re.compile(r"[+&#'\r\n]|<br", re.IGNORECASE)
 HIDDEN = "(identifier hidden)"
 
@@ -48,6 +57,7 @@ class ImportProblem:
     field: str
     value: str | None  # None: the problem is about the column, not one value
     message: str
+    row: int | None = None  # the file's row (the header is row 1); None for a column or the whole file
 
     def __str__(self) -> str:
         parts = [f'record "{self.record}"'] if self.record else []
@@ -68,6 +78,22 @@ class RecordImportError(Exception):
         super().__init__("\n".join(str(p) for p in problems))
 
 
+@dataclass(frozen=True)
+class CellChange:
+    """One value an import changes (or, in a dry run, would change)."""
+
+    row: int | None
+    record: str
+    event: str
+    instrument: str
+    instance: int
+    field: str
+    old: str | None
+    new: str | None
+    new_record: bool
+    new_instance: bool
+
+
 @dataclass
 class ImportOutcome:
     records: list[str] = field(default_factory=list)  # distinct record names, in order of first appearance
@@ -75,6 +101,10 @@ class ImportOutcome:
     created: list[str] = field(default_factory=list)
     forms_saved: int = 0
     warnings: list[ImportProblem] = field(default_factory=list)
+    changes: list[CellChange] = field(default_factory=list)
+    instances_created: int = 0
+    problems: list[ImportProblem] = field(default_factory=list)  # a dry run reports here instead of raising
+    dry_run: bool = False
 
     @property
     def count(self) -> int:
@@ -109,6 +139,88 @@ def parse_flat_rows(data: str, fmt: str) -> list[dict[str, str]]:
             rows.append({name: (cells[i] if i < len(cells) else "") for i, name in enumerate(header)})
         return rows
     raise RecordImportError([ImportProblem("", "", "", None, f"records cannot be imported as {fmt}; use json or csv")])
+
+
+def decode_upload(data: bytes) -> str:
+    """An uploaded file as text: UTF-8 (with or without a BOM), else Windows-1252 as Excel writes it."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("cp1252", errors="replace")
+
+
+def sniff_delimiter(text: str) -> str:
+    """Comma, semicolon or tab, whichever the header line uses most (field names never contain them)."""
+    first = text.lstrip("\ufeff").split("\n", 1)[0]
+    counts = {d: first.count(d) for d in DELIMITERS}
+    best = max(DELIMITERS, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+def read_flat_csv(text: str, delimiter: str | None = None) -> tuple[list[dict[str, str]], list[int]]:
+    """Rows of a flat CSV file and each row's number in the file as a spreadsheet shows it (header = 1)."""
+    text = (text or "").lstrip("\ufeff")
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter or sniff_delimiter(text))
+    header = next(reader, None)
+    if not header:
+        return [], []
+    header = [h.strip() for h in header]
+    rows, numbers = [], []
+    for number, cells in enumerate(reader, start=2):
+        if not any(c.strip() for c in cells):
+            continue
+        rows.append({name: (cells[i] if i < len(cells) else "") for i, name in enumerate(header)})
+        numbers.append(number)
+    return rows, numbers
+
+
+def codes_from_labels(design: Design, sites: list[Site], rows: list[dict[str, str]]) -> list[dict[str, str]]:
+    """Label-mode rows (as the flat export writes them with labels) turned into raw codes.
+
+    A value that is a label becomes its code; anything else is kept, so an unknown label is refused later
+    by the same check as an unknown code.
+    """
+    choice_maps: dict[str, dict[str, str]] = {}
+    columns: dict[str, tuple[Field, str]] = {}
+    for f in design.field_map.values():
+        if f.field_type in LABELLED_TYPES:
+            choice_maps[f.name] = {label.strip().casefold(): code for code, label in f.choice_dict().items()}
+        elif f.field_type == FieldType.CHECKBOX:
+            for (code, _label), col in zip(f.choices, f.checkbox_columns(), strict=False):
+                columns[col] = (f, code)
+    status = {s.label.casefold(): str(s.value) for s in FormStatus}
+    event_labels: dict[str, list[str]] = {}
+    for name, label in design.events:
+        event_labels.setdefault(label.strip().casefold(), []).append(name)
+    instrument_labels = {label.strip().casefold(): name for name, label in design.instruments}
+    site_names = {s.name.strip().casefold(): s.code for s in sites}
+    complete = {f"{name}_complete" for name, _ in design.instruments}
+    converted = []
+    for row in rows:
+        out = {}
+        for column, value in row.items():
+            key = value.strip().casefold()
+            if not key:
+                out[column] = value
+            elif column in choice_maps:
+                out[column] = choice_maps[column].get(key, value)
+            elif column in columns:
+                f, code = columns[column]
+                choice_label = f.choice_dict().get(code, "").strip().casefold()
+                out[column] = "1" if key in ("checked", choice_label) else "0" if key == "unchecked" else value
+            elif column in complete:
+                out[column] = status.get(key, value)
+            elif column == "redcap_event_name":
+                names = event_labels.get(key, [])
+                out[column] = names[0] if len(names) == 1 else value
+            elif column == "redcap_repeat_instrument":
+                out[column] = instrument_labels.get(key, value)
+            elif column == "redcap_data_access_group":
+                out[column] = site_names.get(key, value)
+            else:
+                out[column] = value
+        converted.append(out)
+    return converted
 
 
 def _text(value) -> str:
@@ -151,6 +263,7 @@ class _Group:
     missing: dict[str, str] = field(default_factory=dict)
     status: int | None = None
     sent: dict[str, str] = field(default_factory=dict)  # column -> value as sent, for error messages
+    row: int | None = None  # the first file row of the group
 
 
 class _Importer:
@@ -160,6 +273,7 @@ class _Importer:
         self.overwrite = overwrite
         self.date_format = date_format if date_format in DATE_FORMATS else "YMD"
         self.problems: list[ImportProblem] = []
+        self.row: int | None = None  # the file row being read, stamped on its problems
         self.rid = design.record_id_field
         self.columns: dict[str, Field] = {}
         for f in design.field_map.values():
@@ -173,7 +287,7 @@ class _Importer:
         if f is not None and f.identifier and value:
             message = message.replace(repr(value), HIDDEN).replace(value, HIDDEN)
             value = HIDDEN
-        self.problems.append(ImportProblem(record, event, column, value, message))
+        self.problems.append(ImportProblem(record, event, column, value, message, self.row))
 
     def check_header(self, rows: list[dict[str, str]]) -> None:
         seen: dict[str, None] = {}
@@ -304,7 +418,7 @@ class _Importer:
                     )
                 continue
             group = groups.setdefault(
-                (record, event, instrument, group_key), _Group(record, event, instrument, instance)
+                (record, event, instrument, group_key), _Group(record, event, instrument, instance, row=self.row)
             )
             group.sent[column] = value
             if f is None:
@@ -356,16 +470,22 @@ def _site_for(scope: Scope, row: dict[str, str]) -> Site | str:
     return "give the new record's site in redcap_data_access_group"
 
 
-def _create_named_record(scope: Scope, site: Site, name: str, source: str) -> Record:
-    record = Record.objects.create(project=scope.project, site=site, record_id=name, created_by=scope.user)
+def _create_named_records(scope: Scope, new: list[tuple[Site, str]], source: str) -> dict[str, Record]:
+    """Create records named in the file; one audit call for all of them (an audit append per record is slow)."""
+    created = {}
+    for site, name in new:
+        created[name] = Record.objects.create(project=scope.project, site=site, record_id=name, created_by=scope.user)
     audit_append(
         project=scope.project,
         action="record_created",
-        changes=[Change(record_id=name, details={"site": site.code})],
+        changes=[Change(record_id=name, details={"site": site.code}) for site, name in new],
         user=scope.user,
         source=source,
     )
-    return record
+    return created
+
+
+Progress = Callable[[int, int], None]
 
 
 def import_records(
@@ -377,22 +497,47 @@ def import_records(
     date_format: str = "YMD",
     reason: str = "",
     source: str = AuditSource.IMPORT,
+    dry_run: bool = False,
+    row_numbers: list[int] | None = None,
+    raw_or_label: str = "raw",
+    sha256: str = "",
+    file_name: str = "",
+    progress: Progress | None = None,
 ) -> ImportOutcome:
-    """Import flat rows all or nothing. Raises RecordImportError listing every problem."""
+    """Import flat rows all or nothing. Raises RecordImportError listing every problem.
+
+    `dry_run`: run the whole import and roll it back; the outcome lists every change it would make
+    and every problem (`outcome.problems`) instead of raising. `row_numbers` gives each row's number
+    in the file (default: its position, from 1). `sha256` (the file's digest) adds one `record_import`
+    audit row, in the same transaction, naming the file. `progress(done, total)` is called as forms
+    are saved; it must not write through this transaction's connection.
+    """
     scope.require(Right.ENTER_DATA)
     try:
         design = design_of(scope.project)
     except DesignError as exc:
         raise RecordImportError([ImportProblem("", "", "", None, str(exc))]) from None
+    if raw_or_label == "label":
+        rows = codes_from_labels(design, list(Site.objects.filter(project=scope.project)), rows)
+    numbers = row_numbers if row_numbers is not None and len(row_numbers) == len(rows) else None
     importer = _Importer(scope, design, overwrite=overwrite, date_format=date_format)
     importer.check_header(rows)
-    if importer.problems:
+    # A dry run goes on after a problem so that the user sees every problem of the file at once.
+    if importer.problems and not dry_run:
         raise RecordImportError(importer.problems)
-    outcome = ImportOutcome()
+    outcome = ImportOutcome(dry_run=dry_run)
     with transaction.atomic():
         records: dict[str, Record] = {}
         sent_to_new: dict[str, str] = {}
-        for row in rows:
+        named = {rid.strip() for rid in (row.get(importer.rid, "") for row in rows) if rid.strip()}
+        existing_records = {
+            r.record_id: r
+            for r in Record.objects.filter(project=scope.project, record_id__in=named).select_related("site")
+        }
+        writable = set(scope.records().filter(record_id__in=named).values_list("pk", flat=True))
+        to_create: list[tuple[Site, str]] = []
+        for position, row in enumerate(rows):
+            importer.row = numbers[position] if numbers else position + 1
             sent = row.get(importer.rid, "").strip()
             if not sent:
                 importer.problem("", row.get("redcap_event_name", ""), importer.rid, "", "every row needs a record id")
@@ -416,10 +561,11 @@ def import_records(
                 outcome.id_map.append((record.record_id, sent))
                 outcome.created.append(record.record_id)
                 continue
-            existing = Record.objects.filter(project=scope.project, record_id=sent).select_related("site").first()
+            existing = existing_records.get(sent)
             if existing is not None:
-                if not scope.records().filter(pk=existing.pk).exists():
+                if existing.pk not in writable:
                     importer.problem(sent, "", "", None, "this record belongs to a site you cannot write to")
+                    records[sent] = None  # type: ignore[assignment]  # refused: its other rows say nothing more
                     continue
                 dag = row.get("redcap_data_access_group", "").strip()
                 if dag and dag != existing.site.code:
@@ -440,23 +586,34 @@ def import_records(
             if isinstance(site, str):
                 importer.problem(sent, "", "redcap_data_access_group", row.get("redcap_data_access_group", ""), site)
                 continue
-            records[sent] = _create_named_record(scope, site, sent, source)
-            outcome.created.append(sent)
+            records[sent] = None  # type: ignore[assignment]  # created below, in one go
+            to_create.append((site, sent))
+        if to_create:
+            records.update(_create_named_records(scope, to_create, source))
+            outcome.created.extend(name for _site, name in to_create)
+        records = {name: record for name, record in records.items() if record is not None}
+        new_records = set(outcome.created)
 
         groups: dict[tuple, _Group] = {}
         for position, row in enumerate(rows):
+            importer.row = numbers[position] if numbers else position + 1
             sent = row.get(importer.rid, "").strip()
             name = sent_to_new.get(sent, sent)
             if name in records:
                 importer.groups_of_row(row, name, groups, position)
                 if name not in outcome.records:
                     outcome.records.append(name)
-        if importer.problems:
+        importer.row = None
+        if importer.problems and not dry_run:
             transaction.set_rollback(True)
             raise RecordImportError(importer.problems)
 
         next_instance: dict[tuple[str, str, str], int] = {}
-        for group in groups.values():
+        total = len(groups)
+        for done, group in enumerate(groups.values(), start=1):
+            if progress is not None and (done % 50 == 0 or done == total):
+                progress(done, total)
+            importer.row = group.row
             if group.instance == "new":
                 key = (group.record, group.event, group.instrument)
                 if key not in next_instance:
@@ -472,21 +629,28 @@ def import_records(
                 group.instance = next_instance[key]
                 next_instance[key] += 1
             try:
-                with transaction.atomic():
-                    saved = form_save(
-                        scope=scope,
-                        record=records[group.record],
-                        event=group.event,
-                        instrument=group.instrument,
-                        instance=int(group.instance),
-                        values=group.values,
-                        missing=group.missing,
-                        status=group.status,
-                        reason=reason,
-                        source=source,
-                        partial=True,
-                    )
+                # form_save's own atomic block is the savepoint: a refused group leaves nothing behind.
+                saved = form_save(
+                    scope=scope,
+                    record=records[group.record],
+                    event=group.event,
+                    instrument=group.instrument,
+                    instance=int(group.instance),
+                    values=group.values,
+                    missing=group.missing,
+                    status=group.status,
+                    reason=reason,
+                    source=source,
+                    partial=True,
+                )
                 outcome.forms_saved += 1
+                outcome.instances_created += int(saved.created)
+                for change in saved.changes:
+                    outcome.changes.append(
+                        CellChange(group.row, group.record, group.event, group.instrument, int(group.instance),
+                                   change.field, change.old, change.new, group.record in new_records,
+                                   saved.created)
+                    )  # fmt: skip
                 for warning in saved.warnings:
                     f = design.field_map.get(warning.field)
                     hidden = f is not None and f.identifier
@@ -497,6 +661,7 @@ def import_records(
                             warning.field,
                             HIDDEN if hidden else warning.value,
                             warning.message if not hidden else "outside its range",
+                            group.row,
                         )
                     )
             except EntryError as exc:
@@ -509,7 +674,33 @@ def import_records(
                 importer.problem(group.record, group.event, "", None, "the form changed during the import; try again")
             except DesignError as exc:
                 importer.problem(group.record, group.event, "", None, str(exc))
+        importer.row = None
+        if dry_run:
+            transaction.set_rollback(True)
+            outcome.problems = importer.problems
+            return outcome
         if importer.problems:
             transaction.set_rollback(True)
             raise RecordImportError(importer.problems)
+        if sha256:
+            audit_append(
+                project=scope.project,
+                action="record_import",
+                changes=[
+                    Change(
+                        details={
+                            "sha256": sha256,
+                            "file": file_name,
+                            "rows": len(rows),
+                            "records": outcome.count,
+                            "records_created": len(outcome.created),
+                            "forms_saved": outcome.forms_saved,
+                            "values_changed": len(outcome.changes),
+                        }
+                    )
+                ],
+                user=scope.user,
+                source=source,
+                reason=reason.strip(),
+            )
     return outcome

@@ -8,6 +8,7 @@ from django.http import HttpResponse
 
 from registry.api.call import ApiCall
 from registry.api.handlers import design, files, log, people, project, records
+from registry.custom_reports.api import report_export
 
 Handler = Callable[[ApiCall], HttpResponse]
 
@@ -37,4 +38,5 @@ ROUTES: dict[tuple[str, str], Handler] = {
     ("file", "export"): files.file_export,
     ("file", "import"): files.file_import,
     ("file", "delete"): files.file_remove,
+    ("report", "export"): report_export,
 }
