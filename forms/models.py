@@ -13,6 +13,8 @@ from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
 
+from forms.logic.action_tags import calc_tag_expressions
+
 project_code_validator = RegexValidator(
     r"^[a-z][a-z0-9_-]{1,39}$",
     "A project code is 2-40 lower-case letters, digits, '-' or '_', starting with a letter.",
@@ -173,13 +175,12 @@ class Field(models.Model):
 
     @property
     def calc_expression(self) -> str | None:
-        """The calculation: column F of a calc field, else the @CALCTEXT/@CALCDATE argument."""
+        """The calculation as logic: column F of a calc field, else the @CALCTEXT argument or a
+        `calcdate(...)` call made of the @CALCDATE arguments (as forms.logic.action_tags reads them)."""
         if self.field_type == FieldType.CALC:
             return self.choices_raw
-        for tag in self.action_tags:
-            if tag["tag"] in ("@CALCTEXT", "@CALCDATE"):
-                return tag["argument"]
-        return None
+        found = calc_tag_expressions(self.annotation or "")
+        return found[0][1] if found else None
 
     @property
     def is_executable(self) -> bool:

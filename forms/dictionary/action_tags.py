@@ -7,27 +7,15 @@ from __future__ import annotations
 
 import re
 
+from forms.logic.action_tags import closing_paren
+
 _TAG = re.compile(r"(?<![\w@.])@[A-Z][A-Z0-9_]*(?:-[A-Z0-9_]+)*")
 
 
 def _balanced(text: str, start: int) -> int:
     """Index just after the `)` closing the `(` at `start`, skipping quoted strings; len(text) if unclosed."""
-    depth, i, quote = 0, start, ""
-    while i < len(text):
-        ch = text[i]
-        if quote:
-            if ch == quote:
-                quote = ""
-        elif ch in "'\"":
-            quote = ch
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-            if depth == 0:
-                return i + 1
-        i += 1
-    return len(text)
+    close = closing_paren(text, start + 1)
+    return len(text) if close is None else close + 1
 
 
 def parse_action_tags(annotation: str) -> list[dict[str, str]]:

@@ -11,7 +11,7 @@ import re
 TAG_RE = re.compile(r"@(CALCTEXT|CALCDATE)[ \t]*\(", re.IGNORECASE)
 
 
-def _closing_paren(text: str, start: int) -> int | None:
+def closing_paren(text: str, start: int) -> int | None:
     """Index of the ')' closing the '(' just before ``start``; quotes hide parentheses."""
     depth = 1
     quote = ""
@@ -40,7 +40,7 @@ def calc_tag_expressions(annotation: str) -> list[tuple[str, str]]:
     found: list[tuple[str, str]] = []
     for match in TAG_RE.finditer(annotation):
         tag = match.group(1).upper()
-        end = _closing_paren(annotation, match.end())
+        end = closing_paren(annotation, match.end())
         inner = annotation[match.end() : end] if end is not None else annotation[match.end() :]
         found.append((tag, inner if tag == "CALCTEXT" else f"calcdate({inner})"))
     return found

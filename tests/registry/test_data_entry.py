@@ -177,3 +177,24 @@ def test_audit_replay_equals_stored_data_after_random_edit_sequences(world, edit
         assert replayed.pop("demographics_complete") == str(form.status)
         assert replayed == form.data
         transaction.set_rollback(True)
+
+
+def test_calctext_and_calcdate_tags_compute_on_save(db):
+    from forms.dictionary.services import import_dictionary
+    from tests.registry.designs import API_HEADER
+
+    rows = [
+        "record_id,visit,,text,Record ID,,,,,,,,,,,,,",
+        "onset,visit,,text,Onset,,,date_ymd,,,,,,,,,,",
+        "review,visit,,text,Review date,,,date_ymd,,,,,,,,,,\"@CALCDATE([onset], 14, 'd')\"",
+        "band,visit,,text,Band,,,,,,,,,,,,,\"@CALCTEXT(if([onset] <> '', 'dated', 'undated'))\"",
+    ]
+    assert not import_dictionary(project_code="tags", source=("\n".join([API_HEADER, *rows]) + "\n").encode()).errors
+    from forms.models import Project
+
+    world = build_world(project=Project.objects.get(code="tags"))
+    record = record_create(scope=world.scope("coord_a"))
+    outcome = form_save(scope=world.scope("coord_a"), record=record, event=EVENT, instrument="visit",
+                        values={"onset": "2026-01-30"})  # fmt: skip
+    assert outcome.form.data["review"] == "2026-02-13"
+    assert outcome.form.data["band"] == "dated"
