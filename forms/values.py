@@ -12,6 +12,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
+from forms.dictionary.validation_types import BUILTIN as BUILTIN_TYPES
+from forms.dictionary.validation_types import LEGACY as LEGACY_NAMES
+
 
 @dataclass(frozen=True)
 class ValidationType:
@@ -26,54 +29,39 @@ def _re(pattern: str, flags: int = 0) -> re.Pattern:
 
 
 _NUMBER = r"[-+]?[0-9]*\.?[0-9]+([eE][-+]?[0-9]+)?"
-BUILT_IN: dict[str, ValidationType] = {
-    vt.name: vt
-    for vt in [
-        ValidationType("date_ymd", "date", label="Date (Y-M-D)"),
-        ValidationType("date_mdy", "date", label="Date (M-D-Y)"),
-        ValidationType("date_dmy", "date", label="Date (D-M-Y)"),
-        ValidationType("datetime_ymd", "datetime", label="Datetime (Y-M-D H:M)"),
-        ValidationType("datetime_mdy", "datetime", label="Datetime (M-D-Y H:M)"),
-        ValidationType("datetime_dmy", "datetime", label="Datetime (D-M-Y H:M)"),
-        ValidationType("datetime_seconds_ymd", "datetime_seconds", label="Datetime w/ seconds (Y-M-D H:M:S)"),
-        ValidationType("datetime_seconds_mdy", "datetime_seconds", label="Datetime w/ seconds (M-D-Y H:M:S)"),
-        ValidationType("datetime_seconds_dmy", "datetime_seconds", label="Datetime w/ seconds (D-M-Y H:M:S)"),
-        ValidationType("time", "time", _re(r"^([0-9]|[0-1][0-9]|2[0-3]):([0-5][0-9])$"), "Time (HH:MM)"),
-        ValidationType("time_hh_mm_ss", "time", _re(r"^(\d|[01]\d|2[0-3])(:[0-5]\d){2}$"), "Time (HH:MM:SS)"),
-        ValidationType("time_mm_ss", "time", _re(r"^[0-5]\d:[0-5]\d$"), "Time (MM:SS)"),
-        ValidationType("integer", "integer", _re(r"^[-+]?\d+$"), "Integer"),
-        ValidationType("number", "number", _re(rf"^{_NUMBER}$"), "Number"),
-        *[
-            ValidationType(f"number_{n}dp", "number", _re(rf"^-?\d+\.\d{{{n}}}$"), f"Number ({n} dp)")
-            for n in range(1, 5)
-        ],
-        ValidationType("number_comma_decimal", "number_comma_decimal", _re(r"^[-+]?[0-9]*,?[0-9]+([eE][-+]?[0-9]+)?$")),
-        *[
-            ValidationType(f"number_{n}dp_comma_decimal", "number_comma_decimal", _re(rf"^-?\d+,\d{{{n}}}$"))
-            for n in range(1, 5)
-        ],
-        ValidationType("email", "email", _re(r"^[^@\s]+@[^@\s]+\.[^@\s]+$"), "Email"),
-        ValidationType("phone", "phone", _re(r"^\(?[2-9]\d{2}\)?[\s.-]?[2-9]\d{2}[\s.-]?\d{4}(\s*(x|ext\.?)\s*\d+)?$")),
-        ValidationType("phone_australia", "phone", _re(r"^(\(0[2-8]\)|0[2-8])\s*\d{4}\s*\d{4}$")),
-        ValidationType("phone_uk", "phone", _re(r"^(\+44\s?|0)\d[\d\s]{8,12}$")),
-        ValidationType("phone_france", "phone", _re(r"^(\+33\s?|0)[1-9](\s?\d{2}){4}$")),
-        ValidationType("zipcode", "postal_code", _re(r"^\d{5}(-\d{4})?$")),
-        ValidationType("postalcode_australia", "postal_code", _re(r"^\d{4}$")),
-        ValidationType("postalcode_canada", "postal_code", _re(r"^[ABCEGHJKLMNPRSTVXY]\d[A-Z]\s*\d[A-Z]\d$", re.I)),
-        ValidationType("postalcode_germany", "postal_code", _re(r"^(0[1-9]|[1-9]\d)\d{3}$")),
-        ValidationType("postalcode_french", "postal_code", _re(r"^((0?[1-9])|([1-8][0-9])|(9[0-8]))[0-9]{3}$")),
-        ValidationType(
-            "postalcode_uk", "postal_code", _re(r"^(([A-Z]{1,2}\d{1,2})|([A-Z]{1,2}\d[A-Z])) \d[ABD-HJLNP-Z]{2}$", re.I)
-        ),
-        ValidationType("ssn", "ssn", _re(r"^\d{3}-\d\d-\d{4}$")),
-        ValidationType("mrn_10d", "mrn", _re(r"^\d{10}$")),
-        ValidationType("mrn_generic", "mrn", _re(r"^[a-z0-9-_]+$", re.I)),
-        ValidationType("vmrn", "mrn", _re(r"^[0-9]{4,9}$")),
-        ValidationType("alpha_only", "text", _re(r"^[a-z]+$", re.I)),
-    ]
+# Value patterns per type (REDCap's, simplified where its PHP regexes only add spelling); names,
+# labels and data types come from the dictionary's list of built-in types, kept in one place.
+PATTERNS: dict[str, re.Pattern] = {
+    "time": _re(r"^([0-9]|[0-1][0-9]|2[0-3]):([0-5][0-9])$"),
+    "time_hh_mm_ss": _re(r"^(\d|[01]\d|2[0-3])(:[0-5]\d){2}$"),
+    "time_mm_ss": _re(r"^[0-5]\d:[0-5]\d$"),
+    "integer": _re(r"^[-+]?\d+$"),
+    "number": _re(rf"^{_NUMBER}$"),
+    **{f"number_{n}dp": _re(rf"^-?\d+\.\d{{{n}}}$") for n in range(1, 5)},
+    "number_comma_decimal": _re(r"^[-+]?[0-9]*,?[0-9]+([eE][-+]?[0-9]+)?$"),
+    **{f"number_{n}dp_comma_decimal": _re(rf"^-?\d+,\d{{{n}}}$") for n in range(1, 5)},
+    "email": _re(r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
+    "phone": _re(r"^\(?[2-9]\d{2}\)?[\s.-]?[2-9]\d{2}[\s.-]?\d{4}(\s*(x|ext\.?)\s*\d+)?$"),
+    "phone_australia": _re(r"^(\(0[2-8]\)|0[2-8])\s*\d{4}\s*\d{4}$"),
+    "phone_uk": _re(r"^(\+44\s?|0)\d[\d\s]{8,12}$"),
+    "phone_france": _re(r"^(\+33\s?|0)[1-9](\s?\d{2}){4}$"),
+    "zipcode": _re(r"^\d{5}(-\d{4})?$"),
+    "postalcode_australia": _re(r"^\d{4}$"),
+    "postalcode_canada": _re(r"^[ABCEGHJKLMNPRSTVXY]\d[A-Z]\s*\d[A-Z]\d$", re.I),
+    "postalcode_germany": _re(r"^(0[1-9]|[1-9]\d)\d{3}$"),
+    "postalcode_french": _re(r"^((0?[1-9])|([1-8][0-9])|(9[0-8]))[0-9]{3}$"),
+    "postalcode_uk": _re(r"^(([A-Z]{1,2}\d{1,2})|([A-Z]{1,2}\d[A-Z])) \d[ABD-HJLNP-Z]{2}$", re.I),
+    "ssn": _re(r"^\d{3}-\d\d-\d{4}$"),
+    "mrn_10d": _re(r"^\d{10}$"),
+    "mrn_generic": _re(r"^[a-z0-9-_]+$", re.I),
+    "vmrn": _re(r"^[0-9]{4,9}$"),
+    "alpha_only": _re(r"^[a-z]+$", re.I),
 }
-ALIASES = {"date": "date_ymd", "datetime": "datetime_ymd", "datetime_seconds": "datetime_seconds_ymd",
-           "int": "integer", "float": "number"}  # fmt: skip
+BUILT_IN: dict[str, ValidationType] = {
+    name: ValidationType(name, builtin.data_type, PATTERNS.get(name), builtin.label)
+    for name, builtin in BUILTIN_TYPES.items()
+}
+ALIASES = LEGACY_NAMES
 NUMERIC_TYPES = {"integer", "number", "number_comma_decimal"}
 DATE_TYPES = {"date", "datetime", "datetime_seconds"}
 
@@ -85,7 +73,19 @@ def validation_type(name: str, custom: dict[str, ValidationType] | None = None) 
     return BUILT_IN.get(name)
 
 
+ISO_SHAPES = {
+    "date": re.compile(r"^\d{4}-\d{2}-\d{2}$"),
+    "datetime": re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}$"),
+    "datetime_seconds": re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$"),
+}
+
+
 def parse_iso(value: str, data_type: str) -> date | datetime | None:
+    """The stored ISO value as a date or datetime; None when it is not exactly that shape (strptime alone
+    would accept '2024-1-2 0:0:0')."""
+    shape = ISO_SHAPES.get(data_type)
+    if shape is None or not shape.match(value):
+        return None
     formats = {"date": ("%Y-%m-%d",), "datetime": ("%Y-%m-%d %H:%M",), "datetime_seconds": ("%Y-%m-%d %H:%M:%S",)}
     for fmt in formats.get(data_type, ()):
         try:
