@@ -1,0 +1,67 @@
+"""`manage.py bench` end to end on the test database: every section runs and reports sane figures.
+
+Figures themselves are judged in the benchmark (docs/benchmarks.md), never here: these checks are
+that each measurement happened and is compared with its floor.
+"""
+
+from __future__ import annotations
+
+import json
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from registry.models import AuditEvent, FormInstance
+
+RATIOS = ("export_csv_vs_copy_ratio", "dq_vs_scan_ratio", "form_save_vs_trivial_ratio", "api_export_vs_copy_ratio")
+FIGURES = (
+    "export_peak_rss_mb",
+    "form_save_p50_ms",
+    "form_save_p95_ms",
+    "dashboard_first_page_ms",
+    "dashboard_queries",
+    "api_export_s",
+    "dictionary_import_s",
+    "logic_parse_s",
+)
+
+
+@pytest.mark.django_db(transaction=True)  # the gunicorn server under test reads committed rows only
+def test_bench_runs_every_section_on_a_small_registry_and_prints_one_json_object():
+    out = StringIO()
+    call_command("bench", "--records", "50", "--repeats", "1", "--saves", "2", "--json", stdout=out)
+    figures = json.loads(out.getvalue())
+
+    assert figures["records"] == 50
+    for key in RATIOS + FIGURES:
+        assert isinstance(figures[key], int | float) and figures[key] > 0, key
+    assert figures["form_save_p95_ms"] >= figures["form_save_p50_ms"]
+    assert figures["form_save_requests"] == 16 * 2  # 16 clients, 2 saves each, no failures
+    assert figures["dictionary_import_fields"] == 2253
+    assert figures["logic_expressions"] > 1000
+    assert figures["export_peak_rss_mb_at_tenth"] > 0
+    # The saves went through the real view: each changed one value and was audited with its reason.
+    assert AuditEvent.objects.filter(reason="benchmark edit").count() >= 16 * 2
+    assert FormInstance.objects.filter(record__project__code="bench-n50", row_version__gt=2).count() == 16
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_second_run_reuses_the_registry_of_that_size():
+    call_command("bench", "--records", "20", "--only", "dashboard", "--json", stdout=StringIO())
+    out = StringIO()
+    call_command("bench", "--records", "20", "--only", "dashboard", "--json", stdout=out)
+    figures = json.loads(out.getvalue())
+    assert figures["registry_built_s"] == 0.0 and figures["records"] == 20
+    assert figures["dashboard_queries"] > 0
+
+
+@pytest.mark.django_db
+def test_the_table_marks_each_figure_against_its_target():
+    # The engine section needs no registry: nothing is built for it.
+    out = StringIO()
+    call_command("bench", "--records", "20", "--only", "engine", "--repeats", "1", stdout=out)
+    lines = {line.split()[0]: line for line in out.getvalue().splitlines()}
+    assert "(target < 5.0: " in lines["dictionary_import_s"]
+    assert "(target < 1.0: " in lines["logic_parse_s"]
+    assert "target" not in lines["records"]
