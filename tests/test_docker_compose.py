@@ -1,4 +1,4 @@
-"""The compose file parses, has the five services with health checks, and names only real commands."""
+"""The compose file parses, has the six services with health checks, and names only real commands."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ def compose() -> dict:
 
 def test_compose_has_the_stack_with_health_checks_and_a_volume():
     services = compose()["services"]
-    assert set(services) == {"web", "worker", "beat", "postgres", "redis"}
+    assert set(services) == {"web", "worker", "worker-long", "beat", "postgres", "redis"}
     for name, service in services.items():
         assert "healthcheck" in service, f"{name} has no health check"
     assert "postgres-data:/var/lib/postgresql/data" in services["postgres"]["volumes"]
@@ -56,7 +56,7 @@ def test_every_command_compose_names_exists_in_the_project():
         executable = words[0]
         assert (ROOT / ".venv" / "bin" / executable).exists() or shutil.which(executable), executable
     assert "registry.wsgi:application" in seen_targets
-    assert seen_targets.count("registry") == 2  # worker and beat
+    assert seen_targets.count("registry") == 3  # two workers and beat
 
 
 def test_dockerfile_builds_from_the_pinned_files():
@@ -66,3 +66,15 @@ def test_dockerfile_builds_from_the_pinned_files():
     assert "collectstatic" in dockerfile
     for path in ("requirements.txt", "package.json", "package-lock.json", "manage.py"):
         assert (ROOT / path).exists(), path
+
+
+def test_the_workers_consume_every_declared_queue_and_nothing_else():
+    from registry.celery import app
+
+    consumed = []
+    for service in compose()["services"].values():
+        words = command_words(service) if "build" in service else []
+        if "worker" in words:
+            queues = words[words.index("-Q") + 1].split(",")
+            consumed.extend(queues)
+    assert sorted(consumed) == sorted(q.name for q in app.conf.task_queues)  # each queue has exactly one worker service
