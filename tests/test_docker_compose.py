@@ -24,6 +24,9 @@ def test_compose_has_the_stack_with_health_checks_and_a_volume():
         assert "healthcheck" in service, f"{name} has no health check"
     assert "postgres-data:/var/lib/postgresql/data" in services["postgres"]["volumes"]
     assert "postgres-data" in compose()["volumes"]
+    # A release built by a worker is downloaded through web: they share the media volume.
+    for name in ("web", "worker", "worker-long"):
+        assert "media:/app/var/media" in services[name]["volumes"], name
 
 
 def command_words(service: dict) -> list[str]:
