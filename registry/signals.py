@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.db.models.signals import post_save
 from django.dispatch import receiver
 
+from forms.models import ProjectVersion
 from registry.models import AuditSource
 from registry.services.audit import Change, audit_append
 
@@ -31,3 +33,17 @@ def audit_login_failed(sender, credentials, request=None, **kwargs):
     username = str(credentials.get("username", ""))[:150]
     audit_append(project=None, action="login_failed", changes=[Change(details={**_client(request),
                  "username": username})], source=AuditSource.WEB)  # fmt: skip
+
+
+@receiver(post_save, sender=ProjectVersion)
+def audit_design_version(sender, instance: ProjectVersion, created: bool, **kwargs):
+    """Every design change (dictionary, events, mapping, repeating setup, study import) is a new version."""
+    if not created:
+        return
+    diff = instance.diff or {}
+    summary = {key: len(value) for key, value in diff.items() if isinstance(value, list | dict)}
+    audit_append(project=instance.project, action="design_version_created", user=instance.created_by,
+                 changes=[Change(details={"version": instance.number, "source": instance.source_name,
+                                          "source_sha256": instance.source_sha256, "note": instance.note,
+                                          "diff_counts": summary})],
+                 source=AuditSource.WEB)  # fmt: skip

@@ -133,3 +133,16 @@ def test_form_instance_kept_when_locked_save_refused(world):
         form_save(scope=world.scope("dm"), record=record, event=EVENT, instrument="demographics", values={"age": "9"},
                   reason="x")  # fmt: skip
     assert FormInstance.objects.get(pk=form.pk).data == before
+
+
+def test_design_changes_are_audited(world):
+    from forms.dictionary.services import import_dictionary
+    from tests.registry.designs import classic_dictionary
+
+    relabelled = classic_dictionary().replace("Age (years)", "Age").encode()
+    result = import_dictionary(project_code="classic", source=relabelled, user=world.users["dm"])
+    assert not result.errors
+    rows = AuditEvent.objects.filter(project=world.project, action="design_version_created").order_by("sequence")
+    assert [r.details["version"] for r in rows] == [1, 2]
+    assert rows.last().username == world.users["dm"].username
+    assert rows.last().details["source_sha256"] == result.source_sha256
