@@ -179,10 +179,10 @@ def release_request(*, scope: Scope, options: ExportOptions, enqueue: bool = Tru
 
 
 def _enqueue(job_id: int) -> None:
-    from registry.exports.tasks import build_release
+    from registry.services.jobs import job_dispatch
 
-    try:
-        build_release.delay(job_id)
+    try:  # a broker outage leaves the job queued with a message saying so; it starts when Redis is back
+        job_dispatch(job_id, "exports.build_release")
     except Exception:  # run in-process (no broker): the job and release rows already say what failed
         logger.exception("export job %s failed", job_id)
 

@@ -42,11 +42,12 @@ def run_start(
               "events": selection.events, "open_queries": open_queries}  # fmt: skip
     job = job_create(kind=JOB_KIND, params=params, project=scope.project, user=scope.user)
     run = QualityRun.objects.create(project=scope.project, job=job, started_by=scope.user, params=params)
-    from registry.quality.tasks import run_quality_job
+    from registry.services.jobs import job_dispatch
 
     options = {"queue": queue} if queue else {}
     # No on_commit: the rows above are already committed (no ATOMIC_REQUESTS) and eager tests see them.
-    run_quality_job.apply_async(args=[job.pk], **options)
+    # A broker outage leaves the job queued with a message saying so; it starts when Redis is back.
+    job_dispatch(job.pk, "quality.run_job", **options)
     return run
 
 
@@ -64,6 +65,7 @@ def run_execute(job_id: int) -> Job | None:
 
     def work(job: Job) -> dict:
         run = QualityRun.objects.get(job=job)
+        run.discrepancies.all().delete()  # a run taken over from a killed worker starts clean
         return execute(run, progress=lambda fraction: job_set_progress(job, int(fraction * 100), 100))
 
     return job_run(job_id, work)
