@@ -56,6 +56,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "registry.db_unavailable.DatabaseUnavailableMiddleware",  # outermost: a lost database answers 503
     "registry.request_context.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "registry.security.headers.SecurityHeadersMiddleware",

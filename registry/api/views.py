@@ -14,6 +14,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
@@ -28,6 +29,7 @@ from registry.api.models import ApiToken
 from registry.api.params import ApiParams, sniff_error_format
 from registry.api.services.ratelimit import take
 from registry.api.services.tokens import TokenError, token_create, token_revoke, token_scope
+from registry.db_unavailable import MESSAGE, RETRY_AFTER_SECONDS
 from registry.models import Membership
 
 logger = logging.getLogger("registry.api")
@@ -102,6 +104,8 @@ def api(request: HttpRequest) -> HttpResponse:
                                action=action))  # fmt: skip
     except ApiError as error:
         return error_response(error, getattr(error, "format_hint", fmt))
+    except (OperationalError, InterfaceError):  # the database is down or restarting: retryable, not a bug
+        return error_response(ApiError(MESSAGE, 503, {"Retry-After": RETRY_AFTER_SECONDS}), fmt)
     except Exception as exc:
         # Frames only: an exception's message may quote a submitted value, and values can identify a patient.
         logger.error("API call failed with %s\n%s", type(exc).__name__, "".join(traceback.format_tb(exc.__traceback__)))

@@ -1,0 +1,1 @@
+"""A load test from a second process: gunicorn on loopback, a bounded threaded client, figures per action."""
