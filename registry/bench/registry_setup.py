@@ -12,11 +12,12 @@ import time
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
+from django.db import connection
 
 from forms.design.services import import_study
 from forms.models import Project
 from registry.demo.cohort import generate_cohort
-from registry.models import Membership, Record, Role
+from registry.models import AuditEvent, FormInstance, Membership, Record, Role
 from registry.services.demo import DEFAULT_SEED, STUDY_DIR, load_demo_users_and_sites
 
 BENCH_USERNAME = "bench"
@@ -61,10 +62,24 @@ def bench_registry(n_records: int, *, seed: int = DEFAULT_SEED) -> BenchRegistry
     project = Project.objects.get(code=code)
     load_demo_users_and_sites(project)
     generate_cohort(project, n_records=n_records, seed=seed)
+    analyze_tables()
     ensure_bench_user(project)
     return BenchRegistry(
         project=project, records=n_records, built_now=True, build_seconds=round(time.perf_counter() - started, 1)
     )
+
+
+def analyze_tables() -> None:
+    """Planner statistics for the bulk-loaded tables, now rather than when autovacuum gets to them.
+
+    Without them PostgreSQL plans the export's pivot for empty tables: measured at 1,000 patients,
+    the flat CSV took over a minute instead of about a second.
+    """
+    if connection.vendor != "postgresql":
+        return
+    tables = [m._meta.db_table for m in (Record, FormInstance, AuditEvent)]
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE " + ", ".join(connection.ops.quote_name(t) for t in tables))
 
 
 def ensure_bench_user(project: Project):

@@ -115,7 +115,13 @@ def section_web(project, repeats: int, saves_each: int, clients: int) -> dict:
 
 
 def run_benchmarks(
-    *, records: int, repeats: int = 3, sections=SECTIONS, saves_each: int = 10, clients: int = 16
+    *,
+    records: int,
+    repeats: int = 3,
+    sections=SECTIONS,
+    saves_each: int = 10,
+    clients: int = 16,
+    dq_repeats: int | None = None,
 ) -> dict:
     started = time.perf_counter()
     figures: dict = {"records": records}
@@ -125,10 +131,11 @@ def run_benchmarks(
         project = registry.project
         figures.update(records=registry.records, registry_built_s=registry.build_seconds)
     figures.update(machine())
+    figures["load_average_start"] = load_average()
     if "export" in sections:
         figures.update(section_export(project, records, repeats))
     if "quality" in sections:
-        figures.update(section_quality(project, repeats))
+        figures.update(section_quality(project, dq_repeats or repeats))
     if "dashboard" in sections:
         figures.update(bench_dashboard(project, repeats=max(repeats, 5)))
     if "web" in sections:
@@ -136,4 +143,10 @@ def run_benchmarks(
     if "engine" in sections:
         figures.update(bench_engine(repeats=repeats))
     figures["bench_total_s"] = round(time.perf_counter() - started, 1)
+    figures["load_average_end"] = load_average()
     return figures
+
+
+def load_average() -> float | None:
+    """The 1-minute load average: on a shared machine, how much else ran next to the benchmark."""
+    return round(os.getloadavg()[0], 1) if hasattr(os, "getloadavg") else None

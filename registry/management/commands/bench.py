@@ -27,10 +27,15 @@ class Command(BaseCommand):
         )
         parser.add_argument("--saves", type=int, default=10, help="saves per client per run in the web section")
         parser.add_argument("--clients", type=int, default=16, help="concurrent clients in the web section")
+        parser.add_argument(
+            "--dq-repeats", type=int, help="full data-quality runs (default --repeats; one run takes minutes at 10,000)"
+        )
 
-    def handle(self, *args, records: int, repeats: int, only: list[str], saves: int, clients: int, **options):
-        if records < 1 or repeats < 1 or saves < 1 or clients < 1:
-            raise CommandError("--records, --repeats, --saves and --clients must be 1 or more")
+    def handle(
+        self, *args, records: int, repeats: int, only: list[str], saves: int, clients: int, dq_repeats, **options
+    ):
+        if min(records, repeats, saves, clients, dq_repeats or 1) < 1:
+            raise CommandError("--records, --repeats, --dq-repeats, --saves and --clients must be 1 or more")
         try:
             figures = run_benchmarks(records=records, repeats=repeats, sections=only, saves_each=saves, clients=clients)
         except BenchSetupError as exc:
