@@ -343,9 +343,10 @@ def cell_value(
         if instrument not in shape.applicable:
             return ""
         form = shape.present.get(instrument)
-        checked = form is not None and form.data.get(column.name) == "1"
+        stored = form.data.get(column.name) if form is not None else None
         if not label:
-            return "1" if checked else "0"
+            return "0" if stored is None else str(stored)  # '1' or '0' (the stored value)
+        checked = stored == "1"
         if export_checkbox_label:
             f = design.field_map[column.field]
             return f.choice_dict().get(column.code, column.code) if checked else ""

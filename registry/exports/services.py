@@ -179,6 +179,7 @@ def release_request(*, scope: Scope, options: ExportOptions, enqueue: bool = Tru
 
 
 def _enqueue(job_id: int) -> None:
+    import registry.exports.tasks  # noqa: F401 - registers the task with the app (in-process runs look it up by name)
     from registry.services.jobs import job_dispatch
 
     try:  # a broker outage leaves the job queued with a message saying so; it starts when Redis is back

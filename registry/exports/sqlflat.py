@@ -19,6 +19,7 @@ their own, so PostgreSQL never sorts or holds the whole project either.
 
 from __future__ import annotations
 
+import codecs
 import json
 from collections.abc import Callable
 
@@ -69,11 +70,16 @@ def tarr(values) -> str:
     return "ARRAY[" + ",".join(lit(v) for v in values) + "]::text[]" if values else "ARRAY[]::text[]"
 
 
-def _value_sql(plan: ColumnPlan, design, raw_or_label: str) -> str:
+def ident(name: str) -> str:
+    """A quoted SQL identifier (field names are [a-z0-9_], but quote anyway)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _value_sql(plan: ColumnPlan, design, raw_or_label: str, alias: str) -> str:
     c = plan.column
-    form, name = lit(c.instrument), lit(c.field)
-    v = f"NULLIF(g.d->{form}->>{name}, '')"
-    missing = f"g.m->{form}->>{name}"
+    # The instrument's missing-data codes are merged under its values (`missing || data`), so `v` is the
+    # value, else the missing code, as in the Python engine.
+    v = f"d{alias}.{ident(c.field)}"
     codes = tarr(list(design.missing_codes))
     if plan.action in (SHIFTED, STUDY_DAYS):
         source = plan.source_type
@@ -87,15 +93,15 @@ def _value_sql(plan: ColumnPlan, design, raw_or_label: str) -> str:
             moved = f"({v}::date - rec.anchor)::text"
         else:
             moved = f"round(extract(epoch from ({v}::timestamp - rec.anchor::timestamp)) / 86400, 3)::text"
-        return f"COALESCE(CASE WHEN {v} ~ {pattern} THEN {moved} WHEN {v} = ANY({codes}) THEN {v} END, {missing})"
+        return f"CASE WHEN {v} ~ {pattern} THEN {moved} WHEN {v} = ANY({codes}) THEN {v} END"
     f = design.field_map[c.field]
     if raw_or_label == "label" and f.field_type in LABELLED_TYPES:
         cases = " ".join(f"WHEN {lit(code)} THEN {lit(label)}" for code, label in f.choice_list())
-        return f"COALESCE(CASE {v} {cases} ELSE {v} END, {missing})" if cases else f"COALESCE({v}, {missing})"
-    return f"COALESCE({v}, {missing})"
+        return f"CASE {v} {cases} ELSE {v} END" if cases else v
+    return v
 
 
-def column_sql(plan: ColumnPlan, design, raw_or_label: str, export_checkbox_label: bool) -> str:
+def column_sql(plan: ColumnPlan, design, raw_or_label: str, export_checkbox_label: bool, aliases: dict) -> str:
     c = plan.column
     label = raw_or_label == "label"
     if c.kind == KIND_RECORD_ID:
@@ -110,24 +116,76 @@ def column_sql(plan: ColumnPlan, design, raw_or_label: str, export_checkbox_labe
         return "g.rn"
     if c.kind == KIND_DAG:
         return "rec.dag_name" if label else "rec.dag_code"
-    form = lit(c.instrument)
     if c.kind == KIND_COMPLETE:
-        status = f"COALESCE(g.s->>{form}, '0')"
+        status = f"COALESCE(g.ss[k{aliases[c.instrument]}.k]::text, '0')"
         if label:
             cases = " ".join(f"WHEN {lit(code)} THEN {lit(text)}" for code, text in STATUS_LABELS.items())
             status = f"CASE {status} {cases} END"
-        return f"CASE WHEN g.ap ? {form} THEN {status} END"
+        return f"CASE WHEN k{aliases[c.instrument]}.ap THEN {status} END"
     if c.kind == KIND_CHECKBOX:
-        checked = f"(g.d->{form}->>{lit(c.name)}) = '1'"
+        checked = f"d{aliases[c.instrument]}.{ident(c.name)} = '1'"
         if not label:
-            yes, no = "'1'", "'0'"
-        elif export_checkbox_label:
+            # The stored '1'/'0', '0' when absent (as flat.cell_value): no text comparison per cell.
+            alias = aliases[c.instrument]
+            return f"CASE WHEN k{alias}.ap THEN COALESCE(d{alias}.{ident(c.name)}, '0') END"
+        if export_checkbox_label:
             f = design.field_map[c.field]
             yes, no = lit(f.choice_dict().get(c.code, c.code)), "NULL"
         else:
             yes, no = "'Checked'", "'Unchecked'"
-        return f"CASE WHEN g.ap ? {form} THEN CASE WHEN {checked} THEN {yes} ELSE {no} END END"
-    return _value_sql(plan, design, raw_or_label)
+        return f"CASE WHEN NOT k{aliases[c.instrument]}.ap THEN NULL WHEN {checked} THEN {yes} ELSE {no} END"
+    return _value_sql(plan, design, raw_or_label, aliases[c.instrument])
+
+
+_QUOTE_CHARS = lit('[,"\r\n]')
+
+
+def needs_quoting(plan: ColumnPlan, design, raw_or_label: str) -> bool:
+    """Whether a cell can hold a comma, quote, CR or LF: text, labels and names do; codes, numbers, dates don't."""
+    c = plan.column
+    if c.kind == KIND_RECORD_ID:
+        return plan.action != HASHED
+    if c.kind in (KIND_EVENT, KIND_REPEAT_INSTRUMENT, KIND_DAG):
+        return raw_or_label == "label"
+    if c.kind == KIND_REPEAT_INSTANCE:
+        return False
+    if c.kind in (KIND_COMPLETE, KIND_CHECKBOX):
+        return raw_or_label == "label"
+    if plan.action in (SHIFTED, STUDY_DAYS):
+        return False
+    if plan.data_type in ("integer", "number", "date", "datetime", "datetime_seconds", "time"):
+        return bool(design.missing_codes) and any(_needs_quotes(code) for code in design.missing_codes)
+    if plan.data_type == "code" and raw_or_label != "label":
+        return any(_needs_quotes(code) for code, _ in design.field_map[c.field].choice_list()) or any(
+            _needs_quotes(code) for code in design.missing_codes
+        )
+    return True
+
+
+def _needs_quotes(text: str) -> bool:
+    return any(ch in text for ch in ',"\r\n')
+
+
+def csv_quoted(expr: str, quote: bool) -> str:
+    """A cell as CSV text: quoted (quotes doubled) when it holds a comma, quote, CR or LF."""
+    if not quote:
+        return f"({expr})::text"
+    text = f"({expr})::text"
+    return f"CASE WHEN {text} ~ {_QUOTE_CHARS} THEN '\"' || replace({text}, '\"', '\"\"') || '\"' ELSE {text} END"
+
+
+def absent_default(plan: ColumnPlan, raw_or_label: str, export_checkbox_label: bool) -> str:
+    """A cell of an instrument designated at the row's event but not saved there: '0' for form status and
+    checkboxes (their labels in label mode), blank for values."""
+    kind = plan.column.kind
+    label = raw_or_label == "label"
+    if kind == KIND_COMPLETE:
+        return STATUS_LABELS["0"] if label else "0"
+    if kind == KIND_CHECKBOX:
+        if not label:
+            return "0"
+        return "" if export_checkbox_label else "Unchecked"
+    return ""
 
 
 def build_query(
@@ -199,11 +257,54 @@ def build_query(
         designated_sql = jlit(instrument_names)
         base_sql = jlit(classic_all)
 
-    select = ",\n  ".join(column_sql(p, design, raw_or_label, export_checkbox_label) for p in exported)
-    # Every name, label and code in the query is quoted by lit()/tarr()/jlit(); ids are ints.
+    # The hot loop of the export is the projection, so each row is built as one line of CSV text:
+    # an instrument absent from the row costs one test and a constant (its commas, or its '0'
+    # defaults), a present instrument's JSON is taken out of the row's aggregate once (a LATERAL
+    # that is not flattened) and only its own cells are computed.
+    aliases: dict[str, str] = {}
+    pieces: list[str] = []
+    laterals: list[str] = []
+    i = 0
+    while i < len(exported):
+        c = exported[i].column
+        if c.instrument is None or c.kind == KIND_RECORD_ID:
+            pieces.append(csv_quoted(column_sql(exported[i], design, raw_or_label, export_checkbox_label, aliases),
+                                     needs_quoting(exported[i], design, raw_or_label)))  # fmt: skip
+            i += 1
+            continue
+        form = c.instrument
+        j = i
+        while j < len(exported) and exported[j].column.instrument == form and exported[j].column.kind != KIND_RECORD_ID:
+            j += 1
+        block = exported[i:j]
+        alias = aliases.setdefault(form, str(len(aliases)))
+        data_names = [p.column.name if p.column.kind == KIND_CHECKBOX else p.column.field
+                      for p in block if p.column.kind in (KIND_CHECKBOX, "value")]  # fmt: skip
+        missing_names = [p.column.field for p in block if p.column.kind == "value"]
+        # jsonb_to_record reads the instrument's JSON once into text columns (`->>` per cell would
+        # de-TOAST the whole JSON again for every cell), inside a scalar subquery run only for the
+        # instruments present in the row (joins would drag every instrument's columns through every row).
+        sources = [f"(SELECT array_position(g.fs, {lit(form)}) AS k, g.ap ? {lit(form)} AS ap) k{alias}"]
+        spec = ", ".join(f"{ident(n)} text" for n in dict.fromkeys(data_names + missing_names)) or '"-" text'
+        sources.append(f"jsonb_to_record(g.ms[k{alias}.k] || g.ds[k{alias}.k]) AS d{alias}({spec})")
+        cells = ", ".join(
+            csv_quoted(
+                column_sql(p, design, raw_or_label, export_checkbox_label, aliases),
+                needs_quoting(p, design, raw_or_label),
+            )
+            for p in block
+        )
+        present = f"(SELECT array_to_string(ARRAY[{cells}], ',', '') FROM {', '.join(sources)})"  # noqa: S608
+        blank = lit("," * (len(block) - 1))
+        defaults = lit(",".join(absent_default(p, raw_or_label, export_checkbox_label) for p in block))
+        pieces.append(
+            f"CASE WHEN {lit(form)} = ANY(g.fs) THEN {present} WHEN g.ap ? {lit(form)} THEN {defaults} ELSE {blank} END"
+        )
+        i = j
+    joins = "\n".join(laterals)
+    select = "array_to_string(ARRAY[\n  " + ",\n  ".join(pieces) + "\n], ',', '')"
     return f"""
-SELECT
-  {select}
+SELECT {select}
 FROM (
   SELECT r.id, r.record_id, s.code AS dag_code, s.name AS dag_name,
          {hid} AS hid, {off} AS off, {anchor_sql} AS anchor
@@ -220,14 +321,16 @@ CROSS JOIN LATERAL (
     SELECT fi.event,
            CASE WHEN {is_rep_instrument} THEN fi.instrument ELSE '' END AS ri,
            CASE WHEN {is_rep_instrument} OR fi.event = ANY({rep_events}) THEN fi.instance END AS rn,
-           jsonb_object_agg(fi.instrument, fi.data) AS d,
-           jsonb_object_agg(fi.instrument, fi.status) AS s,
-           jsonb_object_agg(fi.instrument, fi.missing) FILTER (WHERE fi.missing <> '{{}}'::jsonb) AS m
+           array_agg(fi.instrument::text) AS fs,
+           array_agg(fi.data) AS ds,
+           array_agg(fi.status) AS ss,
+           array_agg(fi.missing) AS ms
     FROM {FormInstance._meta.db_table} fi
     WHERE {" AND ".join(form_where)}
     GROUP BY 1, 2, 3
   ) x
 ) g
+{joins}
 ORDER BY rec.record_id COLLATE "C",
          COALESCE(array_position({ev}, g.event), {UNKNOWN_EVENT}), g.event COLLATE "C",
          COALESCE(array_position({tarr(instrument_names)}, NULLIF(g.ri, '')), 0), g.rn NULLS FIRST
@@ -235,7 +338,8 @@ ORDER BY rec.record_id COLLATE "C",
 
 
 class _CountingWriter:
-    """Passes COPY output to the file and counts records as their first cell changes (for progress)."""
+    """Takes COPY's text-format lines (one CSV line each), undoes COPY's backslash escapes, writes them,
+    and counts records as their first cell changes (for progress)."""
 
     def __init__(self, out, on_record: Callable[[int], None] | None, every: int = 200):
         self.out = out
@@ -248,6 +352,9 @@ class _CountingWriter:
     def write(self, data) -> int:
         if isinstance(data, str):
             data = data.encode()
+        if b"\\" in data:
+            # COPY's text format escapes backslash, \b \f \n \r \t \v; escape_decode undoes exactly those.
+            data = codecs.escape_decode(data[:-1])[0] + b"\n"
         self.rows += 1
         head = data[: data.find(b",")]
         if head != self._last:
@@ -259,10 +366,13 @@ class _CountingWriter:
 
 
 def copy_flat_csv(query: str, out, *, on_record: Callable[[int], None] | None = None) -> int:
-    """Run the query as COPY ... TO STDOUT WITH CSV into the binary file `out`; return the row count."""
+    """Run the query (one text column: a CSV line) as COPY ... TO STDOUT into the binary file `out`."""
     writer = _CountingWriter(out, on_record)
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL datestyle = 'ISO, YMD'")
         cursor.execute("SET LOCAL extra_float_digits = 0")
-        cursor.cursor.copy_expert(f"COPY ({query}) TO STDOUT WITH (FORMAT csv)", writer, size=1 << 16)
+        cursor.execute(
+            "SET LOCAL enable_memoize = off"
+        )  # hashing each row's JSON as a cache key costs more than it saves
+        cursor.cursor.copy_expert(f"COPY ({query}) TO STDOUT", writer, size=1 << 16)
     return writer.rows
