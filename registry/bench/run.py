@@ -106,10 +106,10 @@ def section_quality(project, repeats: int) -> dict:
     }
 
 
-def section_web(project, repeats: int, saves_each: int, clients: int) -> dict:
+def section_web(project, repeats: int, saves_each: int, clients: int, api_repeats: int) -> dict:
     with running_server(workers=4) as server:
         figures = bench_form_save(project, server, clients=clients, saves_each=saves_each, repeats=repeats)
-        figures.update(bench_api_export(project, server, repeats=repeats))
+        figures.update(bench_api_export(project, server, repeats=api_repeats))
     figures["web_server"] = f"gunicorn, {server.workers} sync workers, loopback"
     return figures
 
@@ -121,7 +121,7 @@ def run_benchmarks(
     sections=SECTIONS,
     saves_each: int = 10,
     clients: int = 16,
-    dq_repeats: int | None = None,
+    long_repeats: int | None = None,
 ) -> dict:
     started = time.perf_counter()
     figures: dict = {"records": records}
@@ -135,11 +135,11 @@ def run_benchmarks(
     if "export" in sections:
         figures.update(section_export(project, records, repeats))
     if "quality" in sections:
-        figures.update(section_quality(project, dq_repeats or repeats))
+        figures.update(section_quality(project, long_repeats or repeats))
     if "dashboard" in sections:
         figures.update(bench_dashboard(project, repeats=max(repeats, 5)))
     if "web" in sections:
-        figures.update(section_web(project, repeats, saves_each, clients))
+        figures.update(section_web(project, repeats, saves_each, clients, long_repeats or repeats))
     if "engine" in sections:
         figures.update(bench_engine(repeats=repeats))
     figures["bench_total_s"] = round(time.perf_counter() - started, 1)

@@ -79,7 +79,7 @@ def running_server(*, workers: int = 4) -> Iterator[Server]:
         "--workers",
         str(workers),
         "--timeout",
-        "300",  # the API export of a large registry is one long request
+        "1800",  # the API export of a large registry is one long request
         "--log-level",
         "warning",
     ]

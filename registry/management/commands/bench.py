@@ -8,6 +8,8 @@ gunicorn on loopback against the same database.
 from __future__ import annotations
 
 import json
+import signal
+import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -28,18 +30,31 @@ class Command(BaseCommand):
         parser.add_argument("--saves", type=int, default=10, help="saves per client per run in the web section")
         parser.add_argument("--clients", type=int, default=16, help="concurrent clients in the web section")
         parser.add_argument(
-            "--dq-repeats", type=int, help="full data-quality runs (default --repeats; one run takes minutes at 10,000)"
+            "--long-repeats",
+            type=int,
+            help="runs of the full data-quality run and the API export (default --repeats; minutes each at 10,000)",
         )
 
     def handle(
-        self, *args, records: int, repeats: int, only: list[str], saves: int, clients: int, dq_repeats, **options
+        self, *args, records: int, repeats: int, only: list[str], saves: int, clients: int, long_repeats, **options
     ):
-        if min(records, repeats, saves, clients, dq_repeats or 1) < 1:
-            raise CommandError("--records, --repeats, --dq-repeats, --saves and --clients must be 1 or more")
+        if min(records, repeats, saves, clients, long_repeats or 1) < 1:
+            raise CommandError("--records, --repeats, --long-repeats, --saves and --clients must be 1 or more")
+        # A stopped benchmark must still stop its gunicorn: SIGTERM unwinds like Ctrl-C, through `finally`.
+        previous = signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
         try:
-            figures = run_benchmarks(records=records, repeats=repeats, sections=only, saves_each=saves, clients=clients)
+            figures = run_benchmarks(
+                records=records,
+                repeats=repeats,
+                sections=only,
+                saves_each=saves,
+                clients=clients,
+                long_repeats=long_repeats,
+            )
         except BenchSetupError as exc:
             raise CommandError(str(exc)) from None
+        finally:
+            signal.signal(signal.SIGTERM, previous)
         if options["json"]:
             self.stdout.write(json.dumps(figures, indent=2))
             return
