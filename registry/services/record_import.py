@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Max
 
 from forms.models import Field, FieldType
@@ -470,6 +470,16 @@ def _site_for(scope: Scope, row: dict[str, str]) -> Site | str:
     return "give the new record's site in redcap_data_access_group"
 
 
+_CREATE_LOCK_SPACE = 0x4A0C  # first key of the two-key advisory lock (jobs use 0x4A0B)
+
+
+def _lock_record_creation(project_id: int) -> None:
+    """Wait for other imports creating records in this project; released when the transaction ends."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_CREATE_LOCK_SPACE, project_id])
+
+
 def _create_named_records(scope: Scope, new: list[tuple[Site, str]], source: str) -> dict[str, Record]:
     """Create records named in the file; one audit call for all of them (an audit append per record is slow)."""
     created = {}
@@ -534,6 +544,14 @@ def import_records(
             r.record_id: r
             for r in Record.objects.filter(project=scope.project, record_id__in=named).select_related("site")
         }
+        if not force_auto_number and named - existing_records.keys():
+            # Imports that create records queue here, so two imports naming one new record do not both insert
+            # it (the second would fail on the unique id); after the wait the first one's records exist.
+            _lock_record_creation(scope.project.pk)
+            existing_records = {
+                r.record_id: r
+                for r in Record.objects.filter(project=scope.project, record_id__in=named).select_related("site")
+            }
         writable = set(scope.records().filter(record_id__in=named).values_list("pk", flat=True))
         to_create: list[tuple[Site, str]] = []
         for position, row in enumerate(rows):

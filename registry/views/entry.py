@@ -158,7 +158,8 @@ def form_entry(request: HttpRequest, code: str, record_id: str, event: str, inst
         _lock_record_id(form, design)
         if form.is_valid():
             values, missing = values_from_form(form)
-            expected = form.cleaned_data.get("row_version") or None
+            # 0 means the form was blank when opened: a form someone created since then is a conflict too.
+            expected = form.cleaned_data.get("row_version")
             try:
                 outcome = form_save(
                     scope=scope, record=record, event=event, instrument=instrument, instance=instance,
