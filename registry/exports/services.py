@@ -483,7 +483,8 @@ def release_status(release: Release) -> dict:
         "progress": done,
         "total": total,
         "percent": min(percent, 100),
-        "error": release.error or (job.error if job and job.status == Job.Status.FAILED else ""),
+        # A queued job's error is the broker-outage message (jobs.DISPATCH_WAITING): the user sees why it waits.
+        "error": release.error or (job.error if job and job.status in (Job.Status.FAILED, Job.Status.QUEUED) else ""),
         "bytes": release.size,
         "sha256": release.sha256,
         "expires_at": release.expires_at.isoformat() if release.expires_at else None,
