@@ -92,13 +92,18 @@ CHECKSUM_QUERIES = (
 )
 
 
-def data_checksum() -> str:
-    """SHA-256 over the ordered records, form rows, design versions, audit rows and id counters."""
+def data_checksum(cursor: Any = None) -> str:
+    """SHA-256 over the ordered records, form rows, design versions, audit rows and id counters.
+
+    `cursor`: any DB-API cursor (a restored copy's, through psycopg2); default the test database's.
+    """
+    if cursor is None:
+        with connection.cursor() as own:
+            return data_checksum(own)
     digest = hashlib.sha256()
-    with connection.cursor() as cursor:
-        for query in CHECKSUM_QUERIES:
-            cursor.execute(query)
-            for row in cursor.fetchall():
-                digest.update(json.dumps(row, default=str).encode())
-            digest.update(b"\x00")
+    for query in CHECKSUM_QUERIES:
+        cursor.execute(query)
+        for row in cursor.fetchall():
+            digest.update(json.dumps([str(v) for v in row]).encode())
+        digest.update(b"\x00")
     return digest.hexdigest()
