@@ -45,6 +45,7 @@ def test_statistician_requests_a_release_follows_it_and_downloads_it(sojia, clie
     html = page.content.decode()
     assert 'value="deidentified" checked' in html and 'value="full"' not in html
     assert "exports/exports.js" in html
+    assert f'href="{reverse("exports", args=["sojia"])}">Exports</a>' in html  # the project tab
 
     response = post(reverse("export-request", args=["sojia"]), {"profile": "deidentified", "format": "csv"})
     assert response.status_code == 302

@@ -1,4 +1,5 @@
 // Polls the status of unfinished releases and updates their progress bars and download links.
+// Widths are set from script (the Content-Security-Policy refuses inline style attributes).
 (function () {
   "use strict";
   var DONE = { ready: true, failed: true, expired: true };
@@ -34,5 +35,8 @@
       .catch(function () { window.setTimeout(function () { poll(row); }, 3000); });
   }
 
+  document.querySelectorAll("tr.export-release .progress-bar").forEach(function (bar) {
+    bar.style.width = (bar.dataset.percent || "0") + "%";
+  });
   document.querySelectorAll("tr.export-release").forEach(poll);
 })();
