@@ -245,4 +245,3 @@ def test_any_api_parameters_are_answered_without_500_and_change_no_data(api, par
         error_of(answer)  # a message in the asked format, never the generic failure
         assert data_checksum() == before  # a refused call is not even audited
     assert data_checksum(audit=False) == data_queries  # no parameter alone changes clinical data or the design
-
