@@ -534,8 +534,17 @@ def download_name(release: Release) -> str:
 
 
 def release_purge_expired() -> int:
-    """Delete the files of expired releases and mark them expired; returns how many."""
+    """Delete the files of expired releases and mark them expired; returns how many.
+
+    Also removes what a killed build left behind (`.build-*` folders, `*.zip.part`) once older than a day.
+    """
     now = timezone.now()
+    folder = conf.export_dir()
+    if folder.is_dir():
+        stale_before = now.timestamp() - 86400
+        for leftover in [*folder.glob(".build-*"), *folder.glob("*.zip.part")]:
+            if leftover.stat().st_mtime < stale_before:
+                shutil.rmtree(leftover, ignore_errors=True) if leftover.is_dir() else leftover.unlink(missing_ok=True)
     expired = Release.objects.filter(status=Release.Status.READY, expires_at__lte=now)
     count = 0
     for release in expired:

@@ -106,6 +106,24 @@ def test_expired_release_is_gone(sojia, client, post, export_dir):
     assert Release.objects.get().status == Release.Status.EXPIRED
 
 
+def test_purge_removes_what_a_killed_build_left(sojia, export_dir):
+    import os
+
+    from registry.exports.services import release_purge_expired
+
+    export_dir.mkdir(parents=True)
+    old_dir, old_part, new_part = export_dir / ".build-x-1", export_dir / "x.zip.part", export_dir / "y.zip.part"
+    old_dir.mkdir()
+    (old_dir / "sojia_full.csv").write_text("a\n")
+    old_part.write_bytes(b"PK")
+    new_part.write_bytes(b"PK")
+    two_days_ago = timezone.now().timestamp() - 2 * 86400
+    for path in (old_dir, old_part):
+        os.utime(path, (two_days_ago, two_days_ago))
+    release_purge_expired()
+    assert not old_dir.exists() and not old_part.exists() and new_part.exists()
+
+
 def test_no_partial_file_is_left_when_a_build_fails(sojia, client, post, export_dir, monkeypatch):
     from registry.exports import formats
 

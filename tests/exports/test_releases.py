@@ -113,7 +113,11 @@ def test_shifted_dates_keep_intervals_and_hashes_are_stable(sojia, tmp_path):
     tidy = read_csv(two_dir / "sojia_deidentified_enrollment.csv")
     assert {r["record"] for r in tidy} == {r["record_id"] for r in shifted}
     assert one["columns"][0]["action"] == "hashed"
-    assert {c["name"]: c["action"] for c in one["columns"]}["dob"] == "removed"
+    actions = {c["name"]: (c["action"], c.get("reason", "")) for c in one["columns"]}
+    assert actions["dob"] == ("removed", "identifier field")
+    assert actions["biobank_id"] == ("removed", "free text (unvalidated text)")
+    assert actions["visit_date"][0] == "shifted" and actions["crp"] == ("kept", "")
+    assert actions["redcap_data_access_group"] == ("kept", "")
 
 
 def test_study_days_count_from_enrolment(sojia, tmp_path):
