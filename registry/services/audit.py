@@ -81,9 +81,11 @@ def audit_append(
     request_id = current_request_id() if request_id is None else request_id
     username = getattr(user, "username", "") if user is not None else ""
     with transaction.atomic():
-        AuditChainHead.objects.get_or_create(chain=chain)
         # The row lock serialises appends to one chain until the caller's transaction ends.
-        head = AuditChainHead.objects.select_for_update().get(chain=chain)
+        head = AuditChainHead.objects.select_for_update().filter(chain=chain).first()
+        if head is None:  # the chain's first row
+            AuditChainHead.objects.get_or_create(chain=chain)
+            head = AuditChainHead.objects.select_for_update().get(chain=chain)
         rows = []
         prev_hash, sequence = head.last_hash, head.sequence
         for change in changes:

@@ -660,6 +660,7 @@ def import_records(
                     reason=reason,
                     source=source,
                     partial=True,
+                    design=design,
                 )
                 outcome.forms_saved += 1
                 outcome.instances_created += int(saved.created)

@@ -29,18 +29,18 @@ class RuleMessage:
     value: str
 
 
-def after_save(*, scope, form: FormInstance) -> list[RuleMessage]:
+def after_save(*, scope, form: FormInstance, design=None) -> list[RuleMessage]:
     """Run after form_save commits; returns the real-time rule messages for the saved form's event."""
     try:
-        return _after_save(scope, form)
+        return _after_save(scope, form, design)
     except Exception:  # advisory: a failing rule must never cost the user their save
         log.exception("post-save data-quality checks failed for form instance %s", form.pk)
         return []
 
 
-def _after_save(scope, form: FormInstance) -> list[RuleMessage]:
+def _after_save(scope, form: FormInstance, design=None) -> list[RuleMessage]:
     project, record = scope.project, form.record
-    design = design_of(project)
+    design = design or design_of(project)
     clear_stale(project=project, design=design, form=form, user=scope.user)
     fields_here = {f.name for f in design.fields(form.instrument)}
     real_time = [
