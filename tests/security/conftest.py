@@ -6,7 +6,6 @@ import pyotp
 import pytest
 from django.utils import timezone
 
-from tests.browser.conftest import browser  # noqa: F401 - the headless Chromium fixture, for the browser test
 from tests.registry.factories import build_world
 
 
