@@ -13,6 +13,7 @@ from registry.services.design import Design
 
 FormKey = tuple[str, str, int]
 FormData = tuple[dict, dict]  # (data, missing)
+_EMPTY: FormData = ({}, {})
 
 
 class RecordForms(EvalContext):
@@ -21,6 +22,7 @@ class RecordForms(EvalContext):
         self.record_name = record_id
         self.record_dag_name = site_code
         self.forms = forms
+        self._instrument_of = design.instrument_of
         self.missing_codes = frozenset(design.missing_codes)
         self._event_order = [name for name, _ in design.events]
         self.at(design.default_event(), design.instruments[0][0], 1)
@@ -33,7 +35,7 @@ class RecordForms(EvalContext):
         return self
 
     def _key(self, field: str, event: str | None, instance: int | None) -> FormKey | None:
-        instrument = self.design.instrument_of.get(field.split("___")[0])
+        instrument = self._instrument_of.get(field.split("___")[0] if "___" in field else field)
         if instrument is None:
             return None
         event_name = self._event if event is None else event
@@ -42,10 +44,18 @@ class RecordForms(EvalContext):
         return event_name, instrument, instance
 
     def _data(self, key: FormKey | None) -> FormData:
-        return self.forms.get(key, ({}, {})) if key else ({}, {})
+        return self.forms.get(key, _EMPTY) if key else _EMPTY
 
     def value(self, field: str, event: str | None = None, instance: int | None = None) -> str:
-        return str(self._data(self._key(field, event, instance))[0].get(field, "") or "")
+        # The hot path of every rule and calc: a field of the current event, read without building FormData.
+        key = self._key(field, event, instance)
+        if key is None:
+            return ""
+        form = self.forms.get(key)
+        if form is None:
+            return ""
+        value = form[0].get(field)
+        return value if type(value) is str else str(value or "")
 
     def checkbox(self, field: str, code: str, event: str | None = None, instance: int | None = None) -> str:
         data = self._data(self._key(field, event, instance))[0]

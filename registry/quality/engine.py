@@ -1,8 +1,9 @@
 """The rule engine: which rules run where, and the one pass that finds the discrepancies.
 
-Custom rules that compile to SQL run as one query each inside PostgreSQL; the built-in rules and
-any custom rule that does not compile run in one streamed pass over the form rows, record by
-record (a server-side cursor, so memory stays flat as the registry grows).
+Custom rules that compile to SQL run inside PostgreSQL, one query per anchor instrument (batch_sql);
+SQL also screens the calculated fields for rule H. The other built-in rules, the H candidates and any
+custom rule that does not compile run in one streamed pass over the form rows, record by record (a
+server-side cursor, so memory stays flat as the registry grows).
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from dataclasses import dataclass, field
 from django.db import connection
 
 from registry.models import FormInstance, Record
-from registry.quality.compiler import NotCompilable, compile_rule
+from registry.quality.batch_sql import Batch, rule_batches
 from registry.quality.context import FormData, FormKey, RecordForms
+from registry.quality.memo import Memoized
 from registry.quality.models import Rule
 from registry.quality.python_eval import BuiltinChecker, evaluate_custom, is_numeric_field
 from registry.quality.rules import BUILTIN_RULES, Finding, RuleError, RulePlan, plan_rule
@@ -106,33 +108,28 @@ def find_discrepancies(
     use_sql: bool = True,
     stats: dict[str, tuple[float, float]] | None = None,
 ) -> Iterator[Finding]:
-    """Every discrepancy of the selected rules; `progress` gets the fraction done (0..1)."""
+    """Every discrepancy of the selected rules; `progress` gets the fraction done (0..1).
+
+    On PostgreSQL (`use_sql`): the custom rules that compile run as one query per anchor instrument,
+    and rule H is screened by one query per instrument (only the candidates are recomputed in Python);
+    the rest runs in one streamed pass over the rows.
+    """
     codes = selection.rules or [
         *BUILTIN_RULES,
         *Rule.objects.filter(project=project, active=True).values_list("code", flat=True),
     ]
     builtins = [c for c in codes if c in BUILTIN_RULES]
     plans, _broken = custom_plans(project, design, [c for c in codes if c not in BUILTIN_RULES])
-    compiled: list[tuple[RulePlan, str]] = []
-    in_python: list[RulePlan] = []
-    for plan in plans:
-        if use_sql and connection.vendor == "postgresql":
-            try:
-                compiled.append((plan, compile_rule(plan, design)))
-                continue
-            except NotCompilable:
-                pass
-        in_python.append(plan)
+    in_sql = use_sql and connection.vendor == "postgresql"
+    rule_queries, in_python = rule_batches(plans, design) if in_sql else ([], plans)
+    by_code = {plan.code: plan for plan in plans}
     python_pass = bool(builtins or in_python)
-    steps = len(compiled) + (10 if python_pass else 0) or 1
+    steps = len(rule_queries) + (10 if python_pass else 0) or 1
     done = 0
-    for plan, sql in compiled:
-        params: list = [project.pk]
-        sql += _filters(selection, params)
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            for record, event, instrument, instance, shown, digest in cursor.fetchall():
-                yield Finding(plan.code, record, event, instrument, instance, plan.field, shown, digest, plan.name)
+    for batch in rule_queries:
+        for record, event, instrument, instance, code, shown, digest in _fetch(batch, project, selection):
+            plan = by_code[code]
+            yield Finding(code, record, event, instrument, instance, plan.field, shown, digest, plan.name)
         done += 1
         if progress:
             progress(done / steps)
@@ -148,22 +145,38 @@ def find_discrepancies(
         records = records.filter(pk__in=selection.record_ids)
     total = records.count() or 1
     events = frozenset(selection.events)
+    instruments = design.fields_by_instrument
+    rule_checks = {plan.code: Memoized(plan.expression, plan.expression.truthy) for plan in in_python}
     seen = 0
     for record_pk, record_id, site_code, forms in stream_records(project, selection):
         ctx = RecordForms(design, record_id, site_code, forms)
-        for key, form in forms.items():
-            if events and key[0] not in events:
-                continue
-            if key[1] not in design.fields_by_instrument:
-                continue
-            yield from checker.check(ctx, record_pk, key, form)
+        if builtins:
+            for key, form in forms.items():
+                if events and key[0] not in events:
+                    continue
+                if key[1] not in instruments:
+                    continue
+                yield from checker.check(ctx, record_pk, key, form)
+        if in_python:
+            by_instrument: dict[str, list[FormKey]] = {}
+            for key in forms:
+                by_instrument.setdefault(key[1], []).append(key)
         for plan in in_python:
-            yield from evaluate_custom(plan, design, ctx, record_pk, events or None)
+            keys = by_instrument.get(plan.anchor_instrument, ())
+            yield from evaluate_custom(plan, design, ctx, record_pk, events or None, rule_checks[plan.code], keys)
         seen += 1
         if progress and seen % 200 == 0:
             progress((done + 10 * seen / total) / steps)
     if progress:
         progress(1.0)
+
+
+def _fetch(batch: Batch, project, selection: Selection) -> list[tuple]:
+    params: list = [project.pk]
+    sql = batch.sql + _filters(selection, params)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
 
 
 def stream_records(project, selection: Selection) -> Iterator[tuple[int, str, str, dict[FormKey, FormData]]]:

@@ -7,16 +7,28 @@ of a run that are not compiled to SQL. Built-in checks reuse the same value chec
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
-from forms.logic import LogicSyntaxError, evaluate, format_value, parse
+from forms.logic import Expression, LogicSyntaxError, evaluate, format_value, parse
 from forms.models import Field, FieldType
-from forms.values import NUMERIC_TYPES, check_type, check_value, to_number, validation_type
+from forms.values import (
+    NUMERIC_TYPES,
+    ValidationType,
+    check_type,
+    check_value,
+    comparable,
+    to_number,
+    validation_type,
+)
 from registry.quality.context import FormData, FormKey, RecordForms
+from registry.quality.memo import Memoized
 from registry.quality.rules import MASK, Finding, RulePlan, value_hash
 from registry.services.design import Design
 from registry.services.record_logic import format_calc_result
 
+_FIELD_LIMIT = re.compile(r"\[([a-z0-9_]+)\]")  # a limit naming a field of the row (forms.values.resolve_limit)
 CHOICE_TYPES = (FieldType.RADIO, FieldType.DROPDOWN, FieldType.YESNO, FieldType.TRUEFALSE)
 
 
@@ -42,6 +54,78 @@ def shown_value(f: Field, data: dict) -> str:
     return str(data.get(f.name, "") or "")
 
 
+CHOICE, VALIDATED, SLIDER, OTHER = range(4)
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """What the built-in rules need to know about one field, worked out once per run instead of per row."""
+
+    f: Field
+    name: str
+    columns: tuple[str, ...] | None  # a checkbox's data columns; None for other fields
+    branching: Expression | None  # None: always shown (no logic, or logic that does not parse)
+    visible: Callable[[RecordForms], bool] | None  # branching.truthy, memoized (shared by fields with one logic)
+    is_calc: bool
+    required: bool
+    identifier: bool
+    kind: int
+    choices: frozenset[str]
+    vtype: ValidationType | None
+    has_limits: bool
+    recalculate: Callable[[RecordForms], str] | None  # calcs: the value the save would store
+    limits: tuple[tuple[object, str, bool], ...] | None  # (comparable, text, is_min) when both are constants
+
+
+def field_spec(f: Field, design: Design, shared: dict[str, Memoized]) -> FieldSpec:
+    branching = None
+    if f.branching_logic.strip():
+        try:
+            branching = parse(f.branching_logic)
+        except LogicSyntaxError:
+            branching = None  # shown, as the form shows a field whose logic is broken
+    vtype = None
+    if f.field_type in CHOICE_TYPES:
+        kind = CHOICE
+    elif f.field_type == FieldType.TEXT and f.validation:
+        kind = VALIDATED
+        vtype = validation_type(f.validation, design.custom_types)
+    elif f.field_type == FieldType.SLIDER:
+        kind = SLIDER
+    else:
+        kind = OTHER
+    return FieldSpec(
+        f=f, name=f.name, columns=tuple(f.checkbox_columns()) if f.field_type == FieldType.CHECKBOX else None,
+        branching=branching,
+        visible=shared.setdefault(branching.source, Memoized(branching, branching.truthy)) if branching else None,
+        is_calc=f.is_calc, required=f.required, identifier=f.identifier, kind=kind,
+        choices=frozenset(f.choice_dict()) if kind == CHOICE else frozenset(), vtype=vtype,
+        has_limits=bool(f.validation_min or f.validation_max), recalculate=calc_of(f) if f.is_calc else None,
+        limits=constant_limits(f, vtype) if vtype is not None else None,
+    )  # fmt: skip
+
+
+def constant_limits(f: Field, vtype: ValidationType) -> tuple[tuple[object, str, bool], ...] | None:
+    """The min/max as check_value resolves them, worked out once; None when one depends on the row or the clock."""
+    limits = []
+    for text, is_min in ((f.validation_min or "", True), (f.validation_max or "", False)):
+        limit = text.strip()
+        if limit.lower() in ("today", "now") or _FIELD_LIMIT.fullmatch(limit):
+            return None
+        if limit:
+            limits.append((comparable(limit, vtype.data_type), text, is_min))
+    return tuple(limits)
+
+
+def calc_of(f: Field) -> Callable[[RecordForms], str]:
+    """recalculate(f, ctx) as a function of ctx alone, memoized on the values the calc reads."""
+    try:
+        expression = parse(f.calc_expression or "")
+    except LogicSyntaxError:
+        return lambda ctx: ""
+    return Memoized(expression, lambda ctx: format_calc_result(expression.evaluate(ctx), f))
+
+
 class BuiltinChecker:
     """Rules A-I over one form row; `stats` holds rule E's mean and SD per field."""
 
@@ -50,84 +134,135 @@ class BuiltinChecker:
         self.rules = frozenset(rules)
         self.stats = stats or {}
         self.record_id_field = design.record_id_field
+        self._specs: dict[str, list[FieldSpec]] = {}
+        self._branching: dict[str, Memoized] = {}
+        self._outliers: dict[str, dict[str, bool]] = {name: {} for name in self.stats}
+        self._checkbox_columns: dict[str, tuple[Field, frozenset[str]] | None] = {}
 
-    def _visible(self, f: Field, ctx: RecordForms) -> bool:
-        if not f.branching_logic.strip():
-            return True
-        try:
-            return parse(f.branching_logic).truthy(ctx)
-        except LogicSyntaxError:
-            return True
+    def specs(self, instrument: str) -> list[FieldSpec]:
+        specs = self._specs.get(instrument)
+        if specs is None:
+            specs = [field_spec(f, self.design, self._branching) for f in self.design.fields(instrument)
+                     if f.has_data and f.name != self.record_id_field]  # fmt: skip
+            self._specs[instrument] = specs
+        return specs
+
+    def _checkbox_of(self, column: str) -> tuple[Field, frozenset[str]] | None:
+        if column not in self._checkbox_columns:
+            base = self.design.field_map.get(column.split("___", 1)[0])
+            ok = base is not None and base.field_type == FieldType.CHECKBOX
+            self._checkbox_columns[column] = (base, frozenset(base.checkbox_columns())) if ok else None
+        return self._checkbox_columns[column]
 
     def check(self, ctx: RecordForms, record: int, key: FormKey, form: FormData) -> list[Finding]:
         event, instrument, instance = key
         data, missing = form
         ctx.at(event, instrument, instance)
         rules = self.rules
+        blank_rules = "A" in rules or "B" in rules
+        rule_c, rule_d, rule_f, rule_h = "C" in rules, "D" in rules, "F" in rules, "H" in rules
+        stats = self.stats
+        shown_by_logic: dict[Callable, bool] = {}  # fields often share one branching logic
+        outliers = self._outliers if "E" in rules else {}
         found: list[Finding] = []
 
         def add(rule: str, f: Field, raw: str, message: str) -> None:
             shown = MASK if f.identifier and raw else raw
             found.append(Finding(rule, record, event, instrument, instance, f.name, shown, value_hash(raw), message))
 
-        for f in self.design.fields(instrument):
-            if not f.has_data or f.name == self.record_id_field:
-                continue
-            present = has_value(f, data)
-            raw = shown_value(f, data) if present else ""
-            code = missing.get(f.name, "")
-            visible = self._visible(f, ctx) if rules & {"A", "B", "F"} and f.branching_logic else True
-            if not present and not code and visible and not f.is_calc:
+        def visible(spec: FieldSpec) -> bool:
+            logic = spec.visible
+            if logic is None:
+                return True
+            shown = shown_by_logic.get(logic)
+            if shown is None:
+                shown = shown_by_logic[logic] = logic(ctx)
+            return shown
+
+        for spec in self.specs(instrument):
+            f = spec.f
+            name = spec.name
+            if spec.columns is not None:
+                ticked = [col for col in spec.columns if data.get(col) == "1"]
+                present = bool(ticked)
+                raw = ",".join(col.split("___", 1)[1] for col in ticked)
+            else:
+                value = data.get(name, "")
+                present = value not in ("", None)
+                raw = str(value) if present else ""
+            code = missing.get(name, "")
+            if not present and not code and not spec.is_calc and blank_rules and visible(spec):
                 if "A" in rules:
                     add("A", f, "", "blank")
-                if "B" in rules and f.required:
+                if "B" in rules and spec.required:
                     add("B", f, "", "required field is blank")
-            if "F" in rules and present and not visible:
+            if rule_f and present and not visible(spec):
                 add("F", f, raw, "hidden by branching logic but holds a value")
-            if "I" in rules and code:
+            if code and "I" in rules:
                 add("I", f, code, f"missing-data code {code}")
             if not present:
-                if "H" in rules and f.is_calc:
-                    self._check_calc(f, ctx, "", add)
+                if rule_h and spec.is_calc:
+                    self._check_calc(spec, ctx, "", add)
                 continue
-            if f.field_type in CHOICE_TYPES:
-                if "G" in rules and raw not in f.choice_dict():
+            kind = spec.kind
+            if kind == CHOICE:
+                if "G" in rules and raw not in spec.choices:
                     add("G", f, raw, "not one of the choices" if f.identifier else f"{raw!r} is not one of the choices")
-            elif f.field_type == FieldType.TEXT and f.validation and rules & {"C", "D"}:
-                vtype = validation_type(f.validation, self.design.custom_types)
+            elif kind == VALIDATED and (rule_c or rule_d):
+                vtype = spec.vtype
                 if vtype is not None:
                     error = check_type(raw, vtype)
-                    if error and "C" in rules:
+                    if error and rule_c:
                         add("C", f, raw, f"not a valid {vtype.label or vtype.name}" if f.identifier else error)
-                    elif not error and "D" in rules:
-                        for problem in check_value(f, raw, values=data, custom_types=self.design.custom_types):
-                            add("D", f, raw, problem.message if not f.identifier else "out of range")
-            elif f.field_type == FieldType.SLIDER and "D" in rules:
+                    elif not error and rule_d and spec.has_limits:
+                        for message in self._out_of_range(spec, vtype, raw, data):
+                            add("D", f, raw, message if not f.identifier else "out of range")
+            elif kind == SLIDER and rule_d:
                 for problem in check_value(f, raw, values=data):
                     add("D", f, raw, problem.message)
-            if "E" in rules and f.name in self.stats:
-                number = to_number(raw)
-                mean, sd = self.stats[f.name]
-                if number is not None and sd > 0 and abs(float(number) - mean) > 2 * sd:
+            if name in outliers:
+                seen = outliers[name]  # numbers repeat a lot: decide each distinct text once
+                outlier = seen.get(raw)
+                if outlier is None:
+                    number = to_number(raw)
+                    mean, sd = stats[name]
+                    outlier = seen[raw] = number is not None and sd > 0 and abs(float(number) - mean) > 2 * sd
+                if outlier:
+                    mean, sd = stats[name]
                     add("E", f, raw, f"{raw} is more than 2 SD from the mean ({mean:.4g} ± {sd:.4g})")
-            if "H" in rules and f.is_calc:
-                self._check_calc(f, ctx, raw, add)
+            if rule_h and spec.is_calc:
+                self._check_calc(spec, ctx, raw, add)
         if "G" in rules:
             for column in data:
                 if "___" in column:
-                    base = self.design.field_map.get(column.split("___", 1)[0])
-                    if (
-                        base is not None
-                        and base.field_type == FieldType.CHECKBOX
-                        and column not in base.checkbox_columns()
-                    ) and data[column] not in ("", "0"):
-                        add("G", base, column, f"{column} is not one of the choices")
+                    base = self._checkbox_of(column)
+                    if base is not None and column not in base[1] and data[column] not in ("", "0"):
+                        add("G", base[0], column, f"{column} is not one of the choices")
         return found
 
-    def _check_calc(self, f: Field, ctx: RecordForms, stored: str, add) -> None:
-        expected = recalculate(f, ctx)
+    def _out_of_range(self, spec: FieldSpec, vtype: ValidationType, raw: str, data: dict) -> list[str]:
+        """check_value's limit messages for a value of the right type; constant limits without re-resolving them."""
+        if spec.limits is None:
+            return [p.message for p in check_value(spec.f, raw, values=data, custom_types=self.design.custom_types)]
+        current = comparable(raw, vtype.data_type)
+        if current is None:
+            return []
+        messages = []
+        for limit, text, is_min in spec.limits:
+            if limit is None:
+                continue
+            try:
+                outside = current < limit if is_min else current > limit
+            except TypeError:
+                continue
+            if outside:
+                messages.append(f"{raw} is {'below the minimum' if is_min else 'above the maximum'} ({text})")
+        return messages
+
+    def _check_calc(self, spec: FieldSpec, ctx: RecordForms, stored: str, add) -> None:
+        expected = spec.recalculate(ctx)
         if expected != stored:
-            add("H", f, stored, f"stored {stored or '(blank)'}, calculated {expected or '(blank)'}")
+            add("H", spec.f, stored, f"stored {stored or '(blank)'}, calculated {expected or '(blank)'}")
 
 
 def recalculate(f: Field, ctx: RecordForms) -> str:
@@ -152,16 +287,21 @@ def reported_value(plan: RulePlan, design: Design, ctx: RecordForms) -> tuple[st
 
 
 def evaluate_custom(plan: RulePlan, design: Design, ctx: RecordForms, record: int,
-                    events: frozenset[str] | None = None) -> list[Finding]:  # fmt: skip
+                    events: frozenset[str] | None = None,
+                    truthy: Callable[[RecordForms], bool] | None = None,
+                    keys: Iterable[FormKey] | None = None) -> list[Finding]:  # fmt: skip
+    """The rule at each anchor row of the record; `truthy` may replace plan.expression.truthy (a memoized one)
+    and `keys` the record's form keys (those of the anchor instrument are enough)."""
+    truthy = truthy or plan.expression.truthy
     found = []
-    for key in ctx.forms:
+    for key in ctx.forms if keys is None else keys:
         event, instrument, instance = key
         if instrument != plan.anchor_instrument or (plan.anchor_event and event != plan.anchor_event):
             continue
         if events and event not in events:
             continue
         ctx.at(event, instrument, instance)
-        if plan.expression.truthy(ctx):
+        if truthy(ctx):
             shown, digest = reported_value(plan, design, ctx)
             found.append(Finding(plan.code, record, event, instrument, instance, plan.field, shown, digest, plan.name))
     return found

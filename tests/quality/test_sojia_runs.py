@@ -127,3 +127,17 @@ def test_full_run_covers_builtins_and_study_rules(sojia):
     assert set(run.summary["rules"]) >= set(BUILTIN_RULES)
     assert run.finished_at and run.summary["found"] == run.discrepancies.count()
     assert Record.objects.filter(project=project).count() == planted_errors()["cohort"]["records"]
+
+
+def test_stale_calcs_are_found_on_every_row_even_when_their_inputs_repeat(sojia):
+    # The run evaluates each calc once per distinct input (memo.py); a stored value is still checked per row.
+    project, _ = sojia
+    design = design_of(project)
+    forms = list(FormInstance.objects.filter(record__project=project, instrument="disease_activity",
+                                             data__has_key="esr_ok").order_by("pk")[:3])  # fmt: skip
+    for form in forms[:2]:
+        form.data["esr_ok"] = "0" if form.data["esr_ok"] == "1" else "1"
+        form.save(update_fields=["data"])
+    stale = {(f.record, f.event, f.instance) for f in find_discrepancies(
+        project=project, design=design, selection=Selection(rules=["H"])) if f.field == "esr_ok"}  # fmt: skip
+    assert stale == {(form.record_id, form.event, form.instance) for form in forms[:2]}
