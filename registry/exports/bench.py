@@ -133,6 +133,16 @@ def bench_export(project, *, profile: str = "deidentified", repeats: int = 3, me
     return figures
 
 
+def _peak_rss_mb(resource) -> float:
+    """This process's peak RSS. Linux keeps ru_maxrss across exec, so a child of a large process
+    (the bench command) would report its parent's size: VmHWM belongs to this process alone."""
+    try:
+        with open("/proc/self/status") as status:
+            return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:")) / 1024
+    except (OSError, StopIteration):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def _child(project_code: str, engine: str, profile: str) -> None:
     import resource
 
@@ -146,12 +156,12 @@ def _child(project_code: str, engine: str, profile: str) -> None:
 
     project = Project.objects.get(code=project_code)
     design_of(project)
-    baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    baseline = _peak_rss_mb(resource)
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()
         release_build(_scope(project), ExportOptions(profile=profile, format="csv", engine=engine), Path(tmp))
         seconds = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = _peak_rss_mb(resource)
     print(json.dumps({"peak_rss_mb": round(peak, 1), "baseline_rss_mb": round(baseline, 1),
                       "seconds": round(seconds, 2), "engine": engine}))  # fmt: skip
 
