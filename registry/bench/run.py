@@ -1,9 +1,9 @@
 """Every benchmark of the project in one run, each figure next to its floor (docs/benchmarks.md).
 
-Sections run in a fixed order: the export first, because its peak memory is read from this
-process and must not include what later sections allocate (the API export holds its whole CSV).
-A section whose module has not landed yet reports `null` figures and names what is missing,
-rather than failing the other sections.
+Sections run in a fixed order, the long batch work (export, data quality) before the web server
+is started. The export's peak memory is read in a child process (registry/exports/bench.py), so
+nothing this process holds is counted. A section whose module is missing reports `null` figures
+and names what is missing, rather than failing the other sections.
 """
 
 from __future__ import annotations
