@@ -41,7 +41,5 @@ urlpatterns = [
     path("", include("registry.reports.urls")),
     path("", include("registry.imports.urls")),
     path("", include("registry.custom_reports.urls")),
-    path("", include("registry.imports.urls")),
-    path("", include("registry.custom_reports.urls")),
     path("", include("registry.security.urls")),
 ]
