@@ -55,6 +55,7 @@ def shown_value(f: Field, data: dict) -> str:
 
 
 CHOICE, VALIDATED, SLIDER, OTHER = range(4)
+MAX_VERDICTS = 50_000  # distinct texts remembered per field (rules C and D): memory stays bounded
 
 
 @dataclass(frozen=True)
@@ -137,6 +138,7 @@ class BuiltinChecker:
         self._specs: dict[str, list[FieldSpec]] = {}
         self._branching: dict[str, Memoized] = {}
         self._outliers: dict[str, dict[str, bool]] = {name: {} for name in self.stats}
+        self._validated: dict[str, dict[str, list[tuple[str, str]]]] = {}
         self._checkbox_columns: dict[str, tuple[Field, frozenset[str]] | None] = {}
 
     def specs(self, instrument: str) -> list[FieldSpec]:
@@ -164,6 +166,7 @@ class BuiltinChecker:
         stats = self.stats
         shown_by_logic: dict[Callable, bool] = {}  # fields often share one branching logic
         outliers = self._outliers if "E" in rules else {}
+        validated = self._validated
         found: list[Finding] = []
 
         def add(rule: str, f: Field, raw: str, message: str) -> None:
@@ -208,15 +211,18 @@ class BuiltinChecker:
             if kind == CHOICE:
                 if "G" in rules and raw not in spec.choices:
                     add("G", f, raw, "not one of the choices" if f.identifier else f"{raw!r} is not one of the choices")
-            elif kind == VALIDATED and (rule_c or rule_d):
-                vtype = spec.vtype
-                if vtype is not None:
-                    error = check_type(raw, vtype)
-                    if error and rule_c:
-                        add("C", f, raw, f"not a valid {vtype.label or vtype.name}" if f.identifier else error)
-                    elif not error and rule_d and spec.has_limits:
-                        for message in self._out_of_range(spec, vtype, raw, data):
-                            add("D", f, raw, message if not f.identifier else "out of range")
+            elif kind == VALIDATED and (rule_c or rule_d) and spec.vtype is not None:
+                if spec.limits is None:  # a limit from the row or the clock: nothing to reuse
+                    problems = self._validate(spec, raw, data)
+                else:  # the verdict depends on the text alone, and dates and numbers repeat a lot
+                    seen = validated.setdefault(name, {})
+                    problems = seen.get(raw)
+                    if problems is None:
+                        problems = self._validate(spec, raw, data)
+                        if len(seen) < MAX_VERDICTS:
+                            seen[raw] = problems
+                for rule, message in problems:
+                    add(rule, f, raw, message)
             elif kind == SLIDER and rule_d:
                 for problem in check_value(f, raw, values=data):
                     add("D", f, raw, problem.message)
@@ -239,6 +245,20 @@ class BuiltinChecker:
                     if base is not None and column not in base[1] and data[column] not in ("", "0"):
                         add("G", base[0], column, f"{column} is not one of the choices")
         return found
+
+    def _validate(self, spec: FieldSpec, raw: str, data: dict) -> list[tuple[str, str]]:
+        """Rules C and D on a present value of a validated text field: [(rule, message)]."""
+        f, vtype = spec.f, spec.vtype
+        assert vtype is not None
+        error = check_type(raw, vtype)
+        if error:
+            if "C" in self.rules:
+                return [("C", f"not a valid {vtype.label or vtype.name}" if f.identifier else error)]
+            return []
+        if "D" in self.rules and spec.has_limits:
+            messages = self._out_of_range(spec, vtype, raw, data)
+            return [("D", message if not f.identifier else "out of range") for message in messages]
+        return []
 
     def _out_of_range(self, spec: FieldSpec, vtype: ValidationType, raw: str, data: dict) -> list[str]:
         """check_value's limit messages for a value of the right type; constant limits without re-resolving them."""
