@@ -117,3 +117,15 @@ def test_committed_planted_errors_json_is_the_default_cohorts(demo):
         planted += build_record(design, plan, sites[plan.index % 3], seed=DEFAULT_SEED)[2]
     document = planted_errors_document(planted, seed=DEFAULT_SEED, n_records=DEFAULT_RECORDS)
     assert (ROOT / "fixtures/sojia/planted_errors.json").read_text(encoding="utf-8") == document
+
+
+def test_numbers_are_stored_with_their_fields_decimals_so_rule_c_flags_only_the_planted_error(demo):
+    from registry.quality.engine import Selection, find_discrepancies
+
+    found = find_discrepancies(project=demo, design=design_of(demo), selection=Selection(rules=["C"]))
+    flagged = {(f.record, f.event, f.field) for f in found}
+    records = dict(Record.objects.filter(project=demo).values_list("pk", "record_id"))
+    documented = json.loads((ROOT / "fixtures/sojia/planted_errors.json").read_text(encoding="utf-8"))
+    planted = {(e["record"], e["event"], e["field"]) for e in documented["errors"] if e["rule_id"] == "C"}
+    assert {(records[pk], event, name) for pk, event, name in flagged} == planted
+    assert FormInstance.objects.filter(record__project=demo, data__phys_global__regex=r"^\d+\.\d$").exists()
