@@ -8,6 +8,8 @@ import re
 from functools import cache
 from pathlib import Path
 
+from forms.logic.action_tags import calc_tag_expressions
+
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "sojia"
 
 REDCAP_HEADER = (
@@ -70,26 +72,9 @@ def parse_choices(text: str) -> dict[str, str]:
 
 
 def calctext_of(annotation: str) -> str | None:
-    """The expression inside @CALCTEXT(...), honouring quotes and nested parentheses."""
-    start = annotation.find("@CALCTEXT(")
-    if start < 0:
-        return None
-    i = start + len("@CALCTEXT(")
-    depth, quote = 1, ""
-    for j in range(i, len(annotation)):
-        ch = annotation[j]
-        if quote:
-            if ch == quote:
-                quote = ""
-        elif ch in "'\"":
-            quote = ch
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-            if depth == 0:
-                return annotation[i:j]
-    raise ValueError(f"unbalanced @CALCTEXT in {annotation!r}")
+    """The expression inside @CALCTEXT(...), read the way the engine reads it (forms.logic.action_tags)."""
+    found = [source for tag, source in calc_tag_expressions(annotation) if tag == "CALCTEXT"]
+    return found[0] if found else None
 
 
 def expression_of(field_name: str) -> str:
