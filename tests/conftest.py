@@ -77,6 +77,23 @@ def _close_stray_test_db_sessions(django_db_setup, django_db_blocker):
         )
 
 
+def reset_celery_pools() -> None:
+    """Drop this process's broker connections: the next send opens fresh ones on the current broker URL.
+
+    Celery's connection pool is kombu's process-wide pool for that broker URL; closing it without
+    dropping kombu's registry leaves a closed pool behind for the next test ("Acquire on closed pool").
+    """
+    from kombu import pools
+
+    from registry.celery import app
+
+    app.amqp._producer_pool = None
+    if app._pool is not None:
+        app._pool.force_close_all()
+    app._pool = None
+    pools.reset()
+
+
 @pytest.fixture
 def celery_worker(transactional_db, settings):
     """A real `celery worker` process on a private queue, using the test database; yields the queue name.
@@ -95,6 +112,7 @@ def celery_worker(transactional_db, settings):
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     app.conf.task_always_eager = False
+    reset_celery_pools()
     try:
         yield queue
     finally:

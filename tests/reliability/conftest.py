@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import database_url_of_test_db
+from tests.conftest import database_url_of_test_db, reset_celery_pools
 from tests.reliability.procs import PrivateRedis, Worker
 
 
@@ -25,20 +25,14 @@ def app_on_broker(private_redis):
 
     saved = (app.conf.broker_url, app.conf.broker_write_url, app.conf.task_always_eager)
 
-    def reset_pools() -> None:
-        app.amqp._producer_pool = None
-        if app._pool is not None:
-            app._pool.force_close_all()
-        app._pool = None
-
     app.conf.broker_url = app.conf.broker_write_url = private_redis.url
     app.conf.task_always_eager = False
-    reset_pools()
+    reset_celery_pools()
     try:
         yield private_redis
     finally:
         app.conf.broker_url, app.conf.broker_write_url, app.conf.task_always_eager = saved
-        reset_pools()
+        reset_celery_pools()
 
 
 @pytest.fixture
