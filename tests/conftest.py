@@ -176,3 +176,22 @@ def login(live_server, browser):
         return page
 
     return do_login
+
+
+@pytest.fixture(scope="module")
+def demo_loaded(django_db_setup, django_db_blocker):
+    """The demo cohort, loaded once per test module inside a transaction rolled back at the end."""
+    from django.core.management import call_command
+    from django.db import transaction
+
+    with django_db_blocker.unblock(), transaction.atomic():
+        call_command("load_demo", "--quiet-logins")
+        yield
+        transaction.set_rollback(True)
+
+
+@pytest.fixture
+def demo(demo_loaded, db):
+    from forms.models import Project
+
+    return Project.objects.get(code="sojia")

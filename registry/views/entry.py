@@ -49,7 +49,6 @@ def dashboard(request: HttpRequest, code: str) -> HttpResponse:
     query.pop("page", None)
     return render(request, "registry/dashboard.html", {
         "scope": scope, "project": scope.project, "design": design, "filters": filters, "page_obj": page_obj,
-        "columns": [(e, i, event_labels.get(e, e), design.instrument_label(i)) for e, i in cols],
         "event_columns": _event_columns(cols, event_labels, design),
         "rows": rows, "sites": scope.sites(), "statuses": CELL_STATUSES, "query": query.urlencode(),
         "can_enroll": scope.can(Right.ENTER_DATA),
