@@ -62,7 +62,7 @@ def _scope(project):
 
 def export_csv(project, out_path: Path, profile: str = "deidentified") -> int:
     """The release's flat CSV alone, through the COPY engine; returns the rows written."""
-    from registry.exports import formats, sqlflat
+    from registry.exports import copystreams, formats, sqlflat
     from registry.exports.profiles import RowTransformer, anchor_field, plan_columns  # noqa: F401
     from registry.exports.services import ExportOptions, columns_for, project_secret
     from registry.services.design import design_of
@@ -76,7 +76,7 @@ def export_csv(project, out_path: Path, profile: str = "deidentified") -> int:
     header = [p.column.name for p in plans if p.exported]
     with open(out_path, "wb") as out:
         out.write(formats.csv_line(header).encode())
-        return sqlflat.copy_flat_csv(query, out)
+        return copystreams.copy_flat_csv(query, out)
 
 
 def child_peak_rss(project_code: str, *, engine: str, profile: str = "deidentified", env: dict | None = None) -> dict:

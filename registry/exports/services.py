@@ -21,7 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from registry.access import Right, Scope, scope_for
-from registry.exports import conf, formats, metadata, sqlflat
+from registry.exports import conf, copystreams, formats, metadata, sqlflat
 from registry.exports.flat import (
     FlatFormatError,
     count_records,
@@ -281,7 +281,7 @@ def release_build(
             )
             with open(folder / name, "wb") as out:
                 out.write(formats.csv_line(header).encode())
-                counts[name] = sqlflat.copy_flat_csv(
+                counts[name] = copystreams.copy_flat_csv(
                     query, out, on_record=(lambda n: progress(n, total)) if progress else None
                 )
         else:

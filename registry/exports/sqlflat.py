@@ -19,11 +19,10 @@ their own, so PostgreSQL never sorts or holds the whole project either.
 
 from __future__ import annotations
 
-import codecs
 import json
-from collections.abc import Callable
+from dataclasses import dataclass
 
-from django.db import connection, transaction
+from django.db import connection
 
 from registry.exports.flat import (
     KIND_CHECKBOX,
@@ -70,16 +69,66 @@ def tarr(values) -> str:
     return "ARRAY[" + ",".join(lit(v) for v in values) + "]::text[]" if values else "ARRAY[]::text[]"
 
 
+RANGE_MARK = "/* record range */"
+
+
+@dataclass(frozen=True)
+class FlatQuery:
+    """The flat CSV's query, with a place for a range of record ids (`copystreams` runs ranges in parallel)."""
+
+    sql: str  # one text column, a CSV line per flat row; RANGE_MARK sits in the records' WHERE clause
+    records_from: str  # FROM ... WHERE ... of the scope's records (alias r), for cutting ranges
+
+    def over(self, start: str | None = None, stop: str | None = None) -> str:
+        """The query for the records with start <= record id < stop (code-point order, as exported)."""
+        bounds = []
+        if start is not None:
+            bounds.append(f'AND r.record_id COLLATE "C" >= {lit(start)}')
+        if stop is not None:
+            bounds.append(f'AND r.record_id COLLATE "C" < {lit(stop)}')
+        return self.sql.replace(RANGE_MARK, " ".join(bounds))
+
+
 def ident(name: str) -> str:
     """A quoted SQL identifier (field names are [a-z0-9_], but quote anyway)."""
     return '"' + name.replace('"', '""') + '"'
+
+
+# Columns of a present instrument's subquery beside its cells: upper case, so no field name (always lower
+# case) can collide with them.
+PRESENT, STATUS = '"AP"', '"ST"'
+
+
+def cell_ref(alias: str, key: str) -> str:
+    """A cell's stored text, as a column of the instrument's subquery (see `present_sql`)."""
+    return f"d{alias}.{ident(key)}"
+
+
+def present_sql(form: str, alias: str, keys: list[str]) -> str:
+    """The FROM item `d<alias>` of a present instrument: its cells' stored text, its status, whether it is
+    designated at the row.
+
+    The instrument's JSON (missing codes merged under values, as in the Python engine) is taken out of
+    the row's aggregate once; array_agg has de-TOASTed it, so each `->>` is one binary search of its
+    keys. Each key is read once, into a column, since a date cell uses its value up to four times.
+    OFFSET 0 keeps both subqueries apart: flattened, every cell would redo the `||` and the lookups.
+    (jsonb_to_record did the same work behind a FunctionScan, a tuplestore per row and instrument:
+    slower.) `->>` on the fi.data column itself would de-TOAST it again per cell.
+    """
+    f = lit(form)
+    cells = "".join(f", x.j ->> {lit(key)} AS {ident(key)}" for key in keys)
+    return (
+        f"(SELECT x.ap AS {PRESENT}, x.st AS {STATUS}{cells} FROM "  # noqa: S608 - literals and identifiers
+        f"(SELECT g.ms[y.k] || g.ds[y.k] AS j, g.ss[y.k] AS st, g.ap ? {f} AS ap "
+        f"FROM (SELECT array_position(g.fs, {f}) AS k) y OFFSET 0) x OFFSET 0) d{alias}"
+    )
 
 
 def _value_sql(plan: ColumnPlan, design, raw_or_label: str, alias: str) -> str:
     c = plan.column
     # The instrument's missing-data codes are merged under its values (`missing || data`), so `v` is the
     # value, else the missing code, as in the Python engine.
-    v = f"d{alias}.{ident(c.field)}"
+    v = cell_ref(alias, c.field)
     codes = tarr(list(design.missing_codes))
     if plan.action in (SHIFTED, STUDY_DAYS):
         source = plan.source_type
@@ -117,23 +166,23 @@ def column_sql(plan: ColumnPlan, design, raw_or_label: str, export_checkbox_labe
     if c.kind == KIND_DAG:
         return "rec.dag_name" if label else "rec.dag_code"
     if c.kind == KIND_COMPLETE:
-        status = f"COALESCE(g.ss[k{aliases[c.instrument]}.k]::text, '0')"
+        status = f"COALESCE(d{aliases[c.instrument]}.{STATUS}::text, '0')"
         if label:
             cases = " ".join(f"WHEN {lit(code)} THEN {lit(text)}" for code, text in STATUS_LABELS.items())
             status = f"CASE {status} {cases} END"
-        return f"CASE WHEN k{aliases[c.instrument]}.ap THEN {status} END"
+        return f"CASE WHEN d{aliases[c.instrument]}.{PRESENT} THEN {status} END"
     if c.kind == KIND_CHECKBOX:
-        checked = f"d{aliases[c.instrument]}.{ident(c.name)} = '1'"
+        checked = f"{cell_ref(aliases[c.instrument], c.name)} = '1'"
         if not label:
             # The stored '1'/'0', '0' when absent (as flat.cell_value): no text comparison per cell.
             alias = aliases[c.instrument]
-            return f"CASE WHEN k{alias}.ap THEN COALESCE(d{alias}.{ident(c.name)}, '0') END"
+            return f"CASE WHEN d{alias}.{PRESENT} THEN COALESCE({cell_ref(alias, c.name)}, '0') END"
         if export_checkbox_label:
             f = design.field_map[c.field]
             yes, no = lit(f.choice_dict().get(c.code, c.code)), "NULL"
         else:
             yes, no = "'Checked'", "'Unchecked'"
-        return f"CASE WHEN NOT k{aliases[c.instrument]}.ap THEN NULL WHEN {checked} THEN {yes} ELSE {no} END"
+        return f"CASE WHEN NOT d{aliases[c.instrument]}.{PRESENT} THEN NULL WHEN {checked} THEN {yes} ELSE {no} END"
     return _value_sql(plan, design, raw_or_label, aliases[c.instrument])
 
 
@@ -199,7 +248,7 @@ def build_query(
     anchor: tuple[str, str] | None = None,
     raw_or_label: str = "raw",
     export_checkbox_label: bool = False,
-) -> str:
+) -> FlatQuery:
     exported = [p for p in plans if p.exported]
     needs_hash = any(p.action == HASHED for p in exported)
     needs_offset = any(p.action == SHIFTED for p in exported)
@@ -259,11 +308,11 @@ def build_query(
 
     # The hot loop of the export is the projection, so each row is built as one line of CSV text:
     # an instrument absent from the row costs one test and a constant (its commas, or its '0'
-    # defaults), a present instrument's JSON is taken out of the row's aggregate once (a LATERAL
-    # that is not flattened) and only its own cells are computed.
+    # defaults); a present instrument's cells are read once from its JSON (`present_sql`) inside a
+    # scalar subquery run only for the instruments present in the row (joins would drag every
+    # instrument's columns through every row).
     aliases: dict[str, str] = {}
     pieces: list[str] = []
-    laterals: list[str] = []
     i = 0
     while i < len(exported):
         c = exported[i].column
@@ -278,15 +327,9 @@ def build_query(
             j += 1
         block = exported[i:j]
         alias = aliases.setdefault(form, str(len(aliases)))
-        data_names = [p.column.name if p.column.kind == KIND_CHECKBOX else p.column.field
-                      for p in block if p.column.kind in (KIND_CHECKBOX, "value")]  # fmt: skip
-        missing_names = [p.column.field for p in block if p.column.kind == "value"]
-        # jsonb_to_record reads the instrument's JSON once into text columns (`->>` per cell would
-        # de-TOAST the whole JSON again for every cell), inside a scalar subquery run only for the
-        # instruments present in the row (joins would drag every instrument's columns through every row).
-        sources = [f"(SELECT array_position(g.fs, {lit(form)}) AS k, g.ap ? {lit(form)} AS ap) k{alias}"]
-        spec = ", ".join(f"{ident(n)} text" for n in dict.fromkeys(data_names + missing_names)) or '"-" text'
-        sources.append(f"jsonb_to_record(g.ms[k{alias}.k] || g.ds[k{alias}.k]) AS d{alias}({spec})")
+        keys = [p.column.name if p.column.kind == KIND_CHECKBOX else p.column.field
+                for p in block if p.column.kind in (KIND_CHECKBOX, "value")]  # fmt: skip
+        source = present_sql(form, alias, list(dict.fromkeys(keys)))
         cells = ", ".join(
             csv_quoted(
                 column_sql(p, design, raw_or_label, export_checkbox_label, aliases),
@@ -294,22 +337,23 @@ def build_query(
             )
             for p in block
         )
-        present = f"(SELECT array_to_string(ARRAY[{cells}], ',', '') FROM {', '.join(sources)})"  # noqa: S608
+        present = f"(SELECT array_to_string(ARRAY[{cells}], ',', '') FROM {source})"  # noqa: S608
         blank = lit("," * (len(block) - 1))
         defaults = lit(",".join(absent_default(p, raw_or_label, export_checkbox_label) for p in block))
         pieces.append(
             f"CASE WHEN {lit(form)} = ANY(g.fs) THEN {present} WHEN g.ap ? {lit(form)} THEN {defaults} ELSE {blank} END"
         )
         i = j
-    joins = "\n".join(laterals)
     select = "array_to_string(ARRAY[\n  " + ",\n  ".join(pieces) + "\n], ',', '')"
-    return f"""
+    records_from = (
+        f"FROM {Record._meta.db_table} r JOIN {Site._meta.db_table} s ON s.id = r.site_id WHERE {' AND '.join(where)}"
+    )
+    sql = f"""
 SELECT {select}
 FROM (
   SELECT r.id, r.record_id, s.code AS dag_code, s.name AS dag_name,
          {hid} AS hid, {off} AS off, {anchor_sql} AS anchor
-  FROM {Record._meta.db_table} r JOIN {Site._meta.db_table} s ON s.id = r.site_id
-  WHERE {" AND ".join(where)}
+  {records_from} {RANGE_MARK}
   ORDER BY r.record_id COLLATE "C"
 ) rec
 CROSS JOIN LATERAL (
@@ -330,50 +374,8 @@ CROSS JOIN LATERAL (
     GROUP BY 1, 2, 3
   ) x
 ) g
-{joins}
 ORDER BY rec.record_id COLLATE "C",
          COALESCE(array_position({ev}, g.event), {UNKNOWN_EVENT}), g.event COLLATE "C",
          COALESCE(array_position({tarr(instrument_names)}, NULLIF(g.ri, '')), 0), g.rn NULLS FIRST
 """  # noqa: S608
-
-
-class _CountingWriter:
-    """Takes COPY's text-format lines (one CSV line each), undoes COPY's backslash escapes, writes them,
-    and counts records as their first cell changes (for progress)."""
-
-    def __init__(self, out, on_record: Callable[[int], None] | None, every: int = 200):
-        self.out = out
-        self.rows = 0
-        self.records = 0
-        self._last = None
-        self._on_record = on_record
-        self._every = every
-
-    def write(self, data) -> int:
-        if isinstance(data, str):
-            data = data.encode()
-        if b"\\" in data:
-            # COPY's text format escapes backslash, \b \f \n \r \t \v; escape_decode undoes exactly those.
-            data = codecs.escape_decode(data[:-1])[0] + b"\n"
-        self.rows += 1
-        head = data[: data.find(b",")]
-        if head != self._last:
-            self._last = head
-            self.records += 1
-            if self._on_record is not None and self.records % self._every == 0:
-                self._on_record(self.records)
-        return self.out.write(data)
-
-
-def copy_flat_csv(query: str, out, *, on_record: Callable[[int], None] | None = None) -> int:
-    """Run the query (one text column: a CSV line) as COPY ... TO STDOUT into the binary file `out`."""
-    writer = _CountingWriter(out, on_record)
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL datestyle = 'ISO, YMD'")
-        cursor.execute("SET LOCAL extra_float_digits = 0")
-        # Hashing each row's JSON as a memoize key, and JIT-compiling ~1,000 cell expressions, cost more
-        # than they save.
-        cursor.execute("SET LOCAL enable_memoize = off")
-        cursor.execute("SET LOCAL jit = off")
-        cursor.cursor.copy_expert(f"COPY ({query}) TO STDOUT", writer, size=1 << 16)
-    return writer.rows
+    return FlatQuery(sql=sql, records_from=records_from)
