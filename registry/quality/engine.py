@@ -20,7 +20,13 @@ from registry.quality.batch_sql import Batch, rule_batches
 from registry.quality.context import FormData, FormKey, RecordForms
 from registry.quality.memo import Memoized
 from registry.quality.models import Rule
-from registry.quality.python_eval import BuiltinChecker, evaluate_custom, is_numeric_field
+from registry.quality.python_eval import (
+    BuiltinChecker,
+    evaluate_custom,
+    instrument_fields,
+    is_numeric_field,
+    rules_at_row,
+)
 from registry.quality.rules import BUILTIN_RULES, Finding, RuleError, RulePlan, plan_rule
 from registry.services.design import Design
 
@@ -35,6 +41,8 @@ class Selection:
     site_ids: list[int] = field(default_factory=list)
     record_ids: list[int] = field(default_factory=list)  # Record pks
     events: list[str] = field(default_factory=list)
+    # A shard of a parallel run (parallel.py): record pks from the first (inclusive) to the second (exclusive).
+    pk_range: tuple[int | None, int | None] = (None, None)
 
 
 def custom_plans(project, design: Design, codes: Iterable[str] | None = None) -> tuple[list[RulePlan], dict[str, str]]:
@@ -62,6 +70,18 @@ def _filters(selection: Selection, params: list) -> str:
     if selection.events:
         sql += " AND a.event = ANY(%s)"
         params.append(list(selection.events))
+    return sql + _range_filter(selection, params)
+
+
+def _range_filter(selection: Selection, params: list) -> str:
+    sql = ""
+    low, high = selection.pk_range
+    if low is not None:
+        sql += " AND r.id >= %s"
+        params.append(low)
+    if high is not None:
+        sql += " AND r.id < %s"
+        params.append(high)
     return sql
 
 
@@ -77,16 +97,19 @@ def numeric_stats(project, design: Design, selection: Selection) -> dict[str, tu
         stats = {}
         with connection.cursor() as cursor:
             for instrument, fields in by_instrument.items():
+                # One scan of the instrument's rows, each field read by key (expanding every row with
+                # jsonb_each_text and grouping by key took 3x longer); the names go as parameters.
+                columns = ", ".join("avg(dq_num(a.data->>%s)), stddev_samp(dq_num(a.data->>%s))" for _ in fields)
                 cursor.execute(
-                    "SELECT kv.key, avg(dq_num(kv.value)), stddev_samp(dq_num(kv.value)) "
-                    "FROM registry_forminstance a JOIN registry_record r ON r.id = a.record_id, "
-                    "jsonb_each_text(a.data) kv WHERE r.project_id = %s AND a.instrument = %s "
-                    "AND kv.key = ANY(%s) GROUP BY kv.key",
-                    [project.pk, instrument, fields],
+                    f"SELECT {columns} FROM registry_forminstance a JOIN registry_record r ON r.id = a.record_id "  # noqa: S608 - placeholders only
+                    "WHERE r.project_id = %s AND a.instrument = %s",
+                    [*(name for name in fields for _ in range(2)), project.pk, instrument],
                 )
-                for key, mean, sd in cursor.fetchall():
+                row = cursor.fetchone()
+                for i, name in enumerate(fields):
+                    mean, sd = row[2 * i], row[2 * i + 1]
                     if mean is not None and sd is not None:
-                        stats[key] = (float(mean), float(sd))
+                        stats[name] = (float(mean), float(sd))
         return stats
     values: dict[str, list[float]] = {name: [] for name in names}
     from forms.values import to_number
@@ -143,27 +166,33 @@ def find_discrepancies(
         records = records.filter(site_id__in=selection.site_ids)
     if selection.record_ids:
         records = records.filter(pk__in=selection.record_ids)
+    low, high = selection.pk_range
+    if low is not None:
+        records = records.filter(pk__gte=low)
+    if high is not None:
+        records = records.filter(pk__lt=high)
     total = records.count() or 1
     events = frozenset(selection.events)
     instruments = design.fields_by_instrument
-    rule_checks = {plan.code: Memoized(plan.expression, plan.expression.truthy) for plan in in_python}
+    # Custom rules grouped by anchor instrument: each anchor row is positioned once for all its rules.
+    anchored: dict[str, list[tuple[RulePlan, Memoized]]] = {}
+    for plan in in_python:
+        check = Memoized(plan.expression, plan.expression.truthy, instrument=plan.anchor_instrument,
+                         fields=instrument_fields(design, plan.anchor_instrument))  # fmt: skip
+        anchored.setdefault(plan.anchor_instrument, []).append((plan, check))
     seen = 0
     for record_pk, record_id, site_code, forms in stream_records(project, selection):
         ctx = RecordForms(design, record_id, site_code, forms)
-        if builtins:
-            for key, form in forms.items():
-                if events and key[0] not in events:
-                    continue
-                if key[1] not in instruments:
-                    continue
-                yield from checker.check(ctx, record_pk, key, form)
-        if in_python:
-            by_instrument: dict[str, list[FormKey]] = {}
-            for key in forms:
-                by_instrument.setdefault(key[1], []).append(key)
-        for plan in in_python:
-            keys = by_instrument.get(plan.anchor_instrument, ())
-            yield from evaluate_custom(plan, design, ctx, record_pk, events or None, rule_checks[plan.code], keys)
+        for key, form in forms.items():
+            if events and key[0] not in events:
+                continue
+            if builtins and key[1] in instruments:
+                yield from checker.check(ctx, record_pk, key, form)  # leaves ctx at this row
+            else:
+                ctx.at(*key)
+            group = anchored.get(key[1])
+            if group:
+                yield from rules_at_row(group, design, ctx, record_pk, key)
         seen += 1
         if progress and seen % 200 == 0:
             progress((done + 10 * seen / total) / steps)
@@ -191,7 +220,8 @@ def stream_records(project, selection: Selection) -> Iterator[tuple[int, str, st
         "FROM registry_forminstance a JOIN registry_record r ON r.id = a.record_id "
         "JOIN registry_site s ON s.id = r.site_id WHERE r.project_id = %s"
     )
-    sql += _filters(Selection(site_ids=selection.site_ids, record_ids=selection.record_ids), params)
+    sql += _filters(Selection(site_ids=selection.site_ids, record_ids=selection.record_ids,
+                              pk_range=selection.pk_range), params)  # fmt: skip
     sql += " ORDER BY a.record_id"
     current: int | None = None
     record_id = site_code = ""
@@ -213,14 +243,20 @@ def stream_records(project, selection: Selection) -> Iterator[tuple[int, str, st
 
 
 def findings_for_record(project, design: Design, record: Record, codes: Iterable[str],
-                        stats: dict | None = None) -> list[Finding]:  # fmt: skip
-    """The selected rules over one record, in Python (real-time rules, previews, query auto-close)."""
+                        stats: dict | None = None, forms: dict[FormKey, FormData] | None = None,
+                        rules: Iterable[Rule] | None = None) -> list[Finding]:  # fmt: skip
+    """The selected rules over one record, in Python (real-time rules, previews, query auto-close).
+
+    `forms` ((event, instrument, instance) -> (data, missing)) and `rules` spare the queries when the
+    caller holds them (the save does).
+    """
     codes = list(codes)
     builtins = [c for c in codes if c in BUILTIN_RULES]
-    plans, _ = custom_plans(project, design, [c for c in codes if c not in BUILTIN_RULES])
-    forms = {
-        (f.event, f.instrument, f.instance): (f.data, f.missing) for f in FormInstance.objects.filter(record=record)
-    }
+    plans, _ = custom_plans(project, design, [c for c in codes if c not in BUILTIN_RULES], rules)
+    if forms is None:
+        forms = {
+            (f.event, f.instrument, f.instance): (f.data, f.missing) for f in FormInstance.objects.filter(record=record)
+        }
     ctx = RecordForms(design, record.record_id, record.site.code, forms)
     found: list[Finding] = []
     if builtins:

@@ -58,10 +58,14 @@ class QualityRun(models.Model):
 class Discrepancy(models.Model):
     """One finding of one rule at one data point (field blank: a rule over several fields)."""
 
-    run = models.ForeignKey(QualityRun, on_delete=models.CASCADE, related_name="discrepancies")
+    # Derived rows written in bulk by a run (a million at 10,000 patients): no database FK constraints,
+    # whose per-row triggers made the COPY about 3x slower (docs/benchmarks.md, "Data quality");
+    # Django still cascades deletes. The run's own index is covered by the (run, ...) indexes below.
+    run = models.ForeignKey(QualityRun, on_delete=models.CASCADE, related_name="discrepancies", db_constraint=False,
+                            db_index=False)  # fmt: skip
     rule = models.CharField(max_length=30)
-    record = models.ForeignKey(Record, on_delete=models.CASCADE, related_name="+")
-    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="+")
+    record = models.ForeignKey(Record, on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="+", db_constraint=False)
     event = models.CharField(max_length=100)
     instrument = models.CharField(max_length=100, blank=True)
     instance = models.PositiveIntegerField(default=1)

@@ -10,15 +10,20 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import date, datetime
 
 from forms.logic import Expression, LogicSyntaxError, evaluate, format_value, parse
 from forms.models import Field, FieldType
 from forms.values import (
+    DATE_TYPES,
+    ISO_SHAPES,
     NUMERIC_TYPES,
     ValidationType,
     check_type,
     check_value,
     comparable,
+    parse_iso,
+    resolve_limit,
     to_number,
     validation_type,
 )
@@ -30,6 +35,20 @@ from registry.services.record_logic import format_calc_result
 
 _FIELD_LIMIT = re.compile(r"\[([a-z0-9_]+)\]")  # a limit naming a field of the row (forms.values.resolve_limit)
 CHOICE_TYPES = (FieldType.RADIO, FieldType.DROPDOWN, FieldType.YESNO, FieldType.TRUEFALSE)
+
+
+def parse_iso_fast(value: str, data_type: str) -> date | datetime | None:
+    """forms.values.parse_iso, with the C-level fromisoformat for ASCII text of the exact shape (the same
+    dates and times accepted and refused: checked on every edge of the calendar and the clock in tests)."""
+    shape = ISO_SHAPES.get(data_type)
+    if shape is None or not shape.match(value):
+        return None
+    if not value.isascii():  # other scripts' digits: as strptime reads them
+        return parse_iso(value, data_type)
+    try:
+        return date.fromisoformat(value) if data_type == "date" else datetime.fromisoformat(value)
+    except ValueError:
+        return None
 
 
 def is_numeric_field(f: Field, design: Design) -> bool:
@@ -78,7 +97,14 @@ class FieldSpec:
     limits: tuple[tuple[object, str, bool], ...] | None  # (comparable, text, is_min) when both are constants
 
 
-def field_spec(f: Field, design: Design, shared: dict[str, Memoized]) -> FieldSpec:
+def instrument_fields(design: Design, instrument: str) -> frozenset[str]:
+    """The names of an instrument's fields: what Memoized may read straight from the instrument's rows."""
+    return frozenset(f.name for f in design.fields_by_instrument.get(instrument, ()))
+
+
+def field_spec(f: Field, design: Design, shared: dict[tuple[str, str], Memoized]) -> FieldSpec:
+    instrument = design.instrument_of[f.name]
+    fields = instrument_fields(design, instrument)
     branching = None
     if f.branching_logic.strip():
         try:
@@ -98,10 +124,11 @@ def field_spec(f: Field, design: Design, shared: dict[str, Memoized]) -> FieldSp
     return FieldSpec(
         f=f, name=f.name, columns=tuple(f.checkbox_columns()) if f.field_type == FieldType.CHECKBOX else None,
         branching=branching,
-        visible=shared.setdefault(branching.source, Memoized(branching, branching.truthy)) if branching else None,
+        visible=_shared_logic(shared, branching, instrument, fields) if branching else None,
         is_calc=f.is_calc, required=f.required, identifier=f.identifier, kind=kind,
         choices=frozenset(f.choice_dict()) if kind == CHOICE else frozenset(), vtype=vtype,
-        has_limits=bool(f.validation_min or f.validation_max), recalculate=calc_of(f) if f.is_calc else None,
+        has_limits=bool(f.validation_min or f.validation_max),
+        recalculate=calc_of(f, instrument, fields) if f.is_calc else None,
         limits=constant_limits(f, vtype) if vtype is not None else None,
     )  # fmt: skip
 
@@ -118,13 +145,24 @@ def constant_limits(f: Field, vtype: ValidationType) -> tuple[tuple[object, str,
     return tuple(limits)
 
 
-def calc_of(f: Field) -> Callable[[RecordForms], str]:
+def _shared_logic(shared: dict[tuple[str, str], Memoized], branching: Expression, instrument: str,
+                  fields: frozenset[str]) -> Memoized:  # fmt: skip
+    """One memo per branching logic and instrument: fields often share a logic, and locality is per instrument."""
+    key = (instrument, branching.source)
+    if key not in shared:
+        shared[key] = Memoized(branching, branching.truthy, instrument=instrument, fields=fields)
+    return shared[key]
+
+
+def calc_of(f: Field, instrument: str | None = None,
+            fields: frozenset[str] = frozenset()) -> Callable[[RecordForms], str]:  # fmt: skip
     """recalculate(f, ctx) as a function of ctx alone, memoized on the values the calc reads."""
     try:
         expression = parse(f.calc_expression or "")
     except LogicSyntaxError:
         return lambda ctx: ""
-    return Memoized(expression, lambda ctx: format_calc_result(expression.evaluate(ctx), f))
+    return Memoized(expression, lambda ctx: format_calc_result(expression.evaluate(ctx), f),
+                    instrument=instrument, fields=fields)  # fmt: skip
 
 
 class BuiltinChecker:
@@ -136,9 +174,11 @@ class BuiltinChecker:
         self.stats = stats or {}
         self.record_id_field = design.record_id_field
         self._specs: dict[str, list[FieldSpec]] = {}
-        self._branching: dict[str, Memoized] = {}
+        self._branching: dict[tuple[str, str], Memoized] = {}
         self._outliers: dict[str, dict[str, bool]] = {name: {} for name in self.stats}
         self._validated: dict[str, dict[str, list[tuple[str, str]]]] = {}
+        self._type_checks: dict[str, dict[str, tuple[str | None, object]]] = {}
+        self._comparables: dict[tuple[str, str], object] = {}
         self._checkbox_columns: dict[str, tuple[Field, frozenset[str]] | None] = {}
 
     def specs(self, instrument: str) -> list[FieldSpec]:
@@ -224,8 +264,14 @@ class BuiltinChecker:
                 for rule, message in problems:
                     add(rule, f, raw, message)
             elif kind == SLIDER and rule_d:
-                for problem in check_value(f, raw, values=data):
-                    add("D", f, raw, problem.message)
+                seen = validated.setdefault(name, {})  # a slider's verdict depends on the text alone
+                problems = seen.get(raw)
+                if problems is None:
+                    problems = [("D", problem.message) for problem in check_value(f, raw, values=data)]
+                    if len(seen) < MAX_VERDICTS:
+                        seen[raw] = problems
+                for rule, message in problems:
+                    add(rule, f, raw, message)
             if name in outliers:
                 seen = outliers[name]  # numbers repeat a lot: decide each distinct text once
                 outlier = seen.get(raw)
@@ -250,34 +296,73 @@ class BuiltinChecker:
         """Rules C and D on a present value of a validated text field: [(rule, message)]."""
         f, vtype = spec.f, spec.vtype
         assert vtype is not None
-        error = check_type(raw, vtype)
+        error, current = self._typed(spec, raw)
         if error:
             if "C" in self.rules:
                 return [("C", f"not a valid {vtype.label or vtype.name}" if f.identifier else error)]
             return []
-        if "D" in self.rules and spec.has_limits:
-            messages = self._out_of_range(spec, vtype, raw, data)
+        if "D" in self.rules and spec.has_limits and current is not None:
+            messages = self._out_of_range(spec, raw, current, data)
             return [("D", message if not f.identifier else "out of range") for message in messages]
         return []
 
-    def _out_of_range(self, spec: FieldSpec, vtype: ValidationType, raw: str, data: dict) -> list[str]:
+    def _typed(self, spec: FieldSpec, raw: str) -> tuple[str | None, object]:
+        """(check_type's error, the comparable value) of a text, worked out once per distinct text of the field:
+        dates go through strptime, and a limit of 'today' or [another_field] keeps the verdict from being cached."""
+        seen = self._type_checks.setdefault(spec.name, {})
+        entry = seen.get(raw)
+        if entry is None:
+            vtype = spec.vtype
+            assert vtype is not None
+            if vtype.data_type in DATE_TYPES:  # strptime costs ~10 µs; fromisoformat gives the same on this shape
+                parsed = parse_iso_fast(raw, vtype.data_type)
+                entry = (check_type(raw, vtype) if parsed is None else None, parsed)
+            else:
+                error = check_type(raw, vtype)
+                entry = (error, None if error else comparable(raw, vtype.data_type))
+            if len(seen) < MAX_VERDICTS:
+                seen[raw] = entry
+        return entry
+
+    def _out_of_range(self, spec: FieldSpec, raw: str, current: object, data: dict) -> list[str]:
         """check_value's limit messages for a value of the right type; constant limits without re-resolving them."""
-        if spec.limits is None:
-            return [p.message for p in check_value(spec.f, raw, values=data, custom_types=self.design.custom_types)]
-        current = comparable(raw, vtype.data_type)
-        if current is None:
-            return []
+        if spec.limits is not None:
+            limits = spec.limits
+        else:  # as forms.values.resolve_limit does per value: the clock, a field of the row, or a literal
+            bounds = ((spec.f.validation_min, True), (spec.f.validation_max, False))
+            limits = tuple((self._row_limit(spec, text or "", data), text, is_min) for text, is_min in bounds)
         messages = []
-        for limit, text, is_min in spec.limits:
+        for limit, text, is_min in limits:
             if limit is None:
                 continue
             try:
-                outside = current < limit if is_min else current > limit
+                outside = current < limit if is_min else current > limit  # type: ignore[operator]
             except TypeError:
                 continue
             if outside:
                 messages.append(f"{raw} is {'below the minimum' if is_min else 'above the maximum'} ({text})")
         return messages
+
+    def _row_limit(self, spec: FieldSpec, text: str, data: dict) -> object:
+        limit = text.strip()
+        if not limit:
+            return None
+        data_type = spec.vtype.data_type  # type: ignore[union-attr]
+        if limit.lower() in ("today", "now"):
+            return resolve_limit(limit, data_type, data)
+        match = _FIELD_LIMIT.fullmatch(limit)
+        if match:
+            other = data.get(match.group(1), "")
+            return self._comparable(data_type, other) if other else None
+        return self._comparable(data_type, limit)
+
+    def _comparable(self, data_type: str, text: str) -> object:
+        key = (data_type, text)
+        if key not in self._comparables:
+            if len(self._comparables) >= MAX_VERDICTS:
+                self._comparables.clear()
+            self._comparables[key] = comparable(text, data_type)
+        return self._comparables[key]
 
     def _check_calc(self, spec: FieldSpec, ctx: RecordForms, stored: str, add) -> None:
         expected = spec.recalculate(ctx)
@@ -321,6 +406,20 @@ def evaluate_custom(plan: RulePlan, design: Design, ctx: RecordForms, record: in
         if events and event not in events:
             continue
         ctx.at(event, instrument, instance)
+        if truthy(ctx):
+            shown, digest = reported_value(plan, design, ctx)
+            found.append(Finding(plan.code, record, event, instrument, instance, plan.field, shown, digest, plan.name))
+    return found
+
+
+def rules_at_row(group: list[tuple[RulePlan, Callable[[RecordForms], bool]]], design: Design, ctx: RecordForms,
+                 record: int, key: FormKey) -> list[Finding]:  # fmt: skip
+    """The custom rules anchored at key's instrument, with ctx already at that row (evaluate_custom, row first)."""
+    event, instrument, instance = key
+    found = []
+    for plan, truthy in group:
+        if plan.anchor_event and event != plan.anchor_event:
+            continue
         if truthy(ctx):
             shown, digest = reported_value(plan, design, ctx)
             found.append(Finding(plan.code, record, event, instrument, instance, plan.field, shown, digest, plan.name))

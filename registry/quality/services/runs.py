@@ -16,6 +16,7 @@ from registry.access import Right, Scope
 from registry.models import AuditSource, Job, Record, Site
 from registry.quality.engine import Selection, find_discrepancies, numeric_stats
 from registry.quality.models import Discrepancy, QualityRun, Query, QueryStatus
+from registry.quality.parallel import run_sharded, shard_count
 from registry.quality.rules import BUILTIN_RULES, Finding
 from registry.services.audit import Change, audit_append
 from registry.services.design import design_of
@@ -94,9 +95,22 @@ def execute(run: QualityRun, *, progress=None, use_sql: bool = False) -> dict:
         ]
     stats = numeric_stats(project, design, selection) if "E" in selection.rules else {}
     sites = dict(Record.objects.filter(project=project).values_list("pk", "site_id"))
-    findings = find_discrepancies(project=project, design=design, selection=selection, progress=progress,
-                                  use_sql=use_sql, stats=stats)  # fmt: skip
-    count = store_findings(run, findings, sites)
+
+    def work(part: Selection, report) -> int:
+        findings = find_discrepancies(project=project, design=design, selection=part, progress=report,
+                                      use_sql=use_sql, stats=stats)  # fmt: skip
+        return store_findings(run, findings, sites)
+
+    # The Python pass is CPU-bound: one forked process per core over record ranges (parallel.py).
+    processes = 1 if use_sql else shard_count(project, selection)
+    if processes > 1:
+        try:
+            count = run_sharded(project, selection, processes, work, progress)
+        except Exception:
+            run.discrepancies.all().delete()  # a shard that finished committed its rows: the failed run keeps none
+            raise
+    else:
+        count = work(selection, progress)
     with connection.cursor() as cursor:
         cursor.execute(
             "UPDATE quality_discrepancy SET excluded = true WHERE run_id = %s AND EXISTS (SELECT 1 FROM"
@@ -114,7 +128,7 @@ def execute(run: QualityRun, *, progress=None, use_sql: bool = False) -> dict:
     closed = close_resolved_rule_queries(run, selection)
     opened = open_rule_queries(run) if params.get("open_queries") else 0
     run.summary = {"total": count - excluded, "found": count, "excluded": excluded, "by_rule": by_rule,
-                   "rules": selection.rules, "seconds": round(time.monotonic() - started, 3),
+                   "processes": processes, "rules": selection.rules, "seconds": round(time.monotonic() - started, 3),
                    "stats": {k: list(v) for k, v in stats.items()}, "queries_opened": opened,
                    "queries_closed": closed}  # fmt: skip
     run.finished_at = timezone.now()

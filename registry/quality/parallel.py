@@ -1,0 +1,166 @@
+"""A run's Python pass split over record ranges, one forked process per core.
+
+The pass is CPU-bound Python, so threads do not help; processes do. Celery's prefork workers are
+daemonic and `multiprocessing` refuses to start children there, so the shards are plain `os.fork()`
+children: they inherit the loaded design, the rule E statistics and the compiled rules (no start-up
+cost), open their own database connection, evaluate their record range and store its discrepancies
+in one transaction, and report progress and their count through a pipe.
+
+Crash safety: each child asks the kernel to SIGKILL it when its parent dies (PR_SET_PDEATHSIG), so a
+killed worker leaves no child writing into a run that a restart has cleared; a child that dies
+mid-COPY rolls its transaction back. Children only see committed rows, so a caller inside a
+transaction (tests wrapped in one) gets the single-process pass.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import selectors
+import signal
+from collections.abc import Callable
+from dataclasses import replace
+
+from django.db import connection, connections, transaction
+
+from registry.models import Record
+from registry.quality.engine import Progress, Selection
+
+# One child per core; fewer records than this are not worth a fork (the pass takes well under a second).
+MIN_RECORDS_PER_SHARD = 250
+PR_SET_PDEATHSIG = 1
+ShardWork = Callable[[Selection, Progress], int]  # evaluates and stores one shard, returns its count
+
+_inherited: list = []  # the parent's DB connections, kept referenced in a child so they are never closed there
+
+
+def shard_count(project, selection: Selection) -> int:
+    """How many processes the pass should use: one per core, when the data and the setting allow."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block or not hasattr(os, "fork"):
+        return 1
+    from django.conf import settings
+
+    cores = getattr(settings, "QUALITY_RUN_PROCESSES", None) or os.cpu_count() or 1
+    records = Record.objects.filter(project=project)
+    if selection.site_ids:
+        records = records.filter(site_id__in=selection.site_ids)
+    if selection.record_ids:
+        records = records.filter(pk__in=selection.record_ids)
+    return max(1, min(cores, records.count() // MIN_RECORDS_PER_SHARD))
+
+
+def shards(project, selection: Selection, n: int) -> list[Selection]:
+    """`selection` cut into n record-pk ranges holding about the same number of form rows."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT a.record_id, count(*) FROM registry_forminstance a JOIN registry_record r ON r.id = a.record_id"
+            " WHERE r.project_id = %s GROUP BY a.record_id ORDER BY a.record_id",
+            [project.pk],
+        )
+        counts = cursor.fetchall()
+    total = sum(c for _, c in counts) or 1
+    bounds, running = [], 0
+    for pk, rows in counts:
+        if len(bounds) < n - 1 and running >= total * (len(bounds) + 1) / n:
+            bounds.append(pk)
+        running += rows
+    edges = [None, *bounds, None]
+    return [replace(selection, pk_range=(edges[i], edges[i + 1])) for i in range(len(edges) - 1)]
+
+
+def run_sharded(project, selection: Selection, n: int, work: ShardWork, progress: Progress | None) -> int:
+    """`work` on each of n shards in forked children; the total count. Raises if any child failed."""
+    return fork_all(shards(project, selection, n), work, progress)
+
+
+def fork_all(parts: list[Selection], work: ShardWork, progress: Progress | None) -> int:
+    """One forked child per part, each running `work` in its own transaction; the sum of their counts."""
+    children: dict[int, tuple[int, int]] = {}  # read fd -> (pid, shard index)
+    parent = os.getpid()
+    for index, part in enumerate(parts):
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: never returns
+            os.close(read)
+            _child(parent, part, work, write)
+        os.close(write)
+        children[read] = (pid, index)
+    return _collect(children, len(parts), progress)
+
+
+def _child(parent: int, part: Selection, work: ShardWork, fd: int) -> None:
+    status = 1
+    out = os.fdopen(fd, "w", buffering=1)
+    try:
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != parent:  # the parent died before the request took effect
+            os._exit(1)
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, signal.SIG_DFL)  # not the worker's handlers: this process has nothing to clean up
+        _detach_connections()
+        with transaction.atomic():  # the shard's rows appear together or not at all
+            count = work(part, lambda fraction: out.write(f"p {fraction:.4f}\n"))
+        out.write(f"done {count}\n")
+        status = 0
+    except BaseException as exc:  # reported to the parent, which fails the run
+        with contextlib.suppress(Exception):
+            out.write(f"error {type(exc).__name__}: {str(exc)[:500]}\n".replace("\n", " ").rstrip() + "\n")
+    finally:
+        with contextlib.suppress(Exception):
+            out.flush()
+            connections.close_all()  # only this child's own connections (the inherited ones are detached)
+        os._exit(status)
+
+
+def _detach_connections() -> None:
+    """Forget the parent's sockets without closing them (closing would end the parent's session)."""
+    for conn in connections.all(initialized_only=True):
+        if conn.connection is not None:
+            _inherited.append(conn.connection)
+            conn.connection = None
+
+
+def _collect(children: dict[int, tuple[int, int]], n: int, progress: Progress | None) -> int:
+    fractions = [0.0] * n
+    counts: dict[int, int] = {}
+    errors: list[str] = []
+    buffers = {fd: b"" for fd in children}
+    selector = selectors.DefaultSelector()
+    for fd in children:
+        selector.register(fd, selectors.EVENT_READ)
+    open_fds = set(children)
+    last = -1.0
+    while open_fds:
+        for key, _ in selector.select():
+            fd = key.fd
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                selector.unregister(fd)
+                os.close(fd)
+                open_fds.discard(fd)
+                continue
+            buffers[fd] += chunk
+            *lines, buffers[fd] = buffers[fd].split(b"\n")
+            index = children[fd][1]
+            for line in lines:
+                kind, _, rest = line.decode().partition(" ")
+                if kind == "p":
+                    fractions[index] = float(rest)
+                elif kind == "done":
+                    counts[index] = int(rest)
+                elif kind == "error":
+                    errors.append(rest)
+            done = sum(fractions) / n
+            if progress and done - last >= 0.01:
+                progress(done)
+                last = done
+    selector.close()
+    for pid, index in children.values():
+        _, status = os.waitpid(pid, 0)
+        if index not in counts and not errors:
+            errors.append(f"shard {index} ended without a result (wait status {status})")
+    if errors:
+        raise RuntimeError("data-quality shard failed: " + "; ".join(errors))
+    return sum(counts.values())
