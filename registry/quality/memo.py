@@ -11,13 +11,14 @@ nearly all distinct (two dates), the cache is switched off after a trial so it c
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from forms.logic import EvalContext, Expression
 from forms.logic.evaluator import compile_node
 from forms.logic.functions import MISSING_CODE_FUNCTIONS
-from forms.logic.nodes import Ref, SmartVar, walk
+from forms.logic.nodes import FieldRef, Ref, SmartVar, walk
+from forms.logic.parser import EVENT_SMART_VARIABLES
 from forms.models import checkbox_column
 
 TRIAL = 4000  # misses before deciding whether the cache pays
@@ -35,6 +36,16 @@ def is_pure(expression: Expression) -> bool:
 
 
 _ELSEWHERE = object()  # first item of a key read through the evaluator at a row of another instrument
+_NO_DATA: dict = {}
+
+
+def _column(ref: FieldRef) -> str:
+    return ref.field if ref.code is None else checkbox_column(ref.field, ref.code)
+
+
+def _plain_row_ref(ref: FieldRef, instrument_of: Mapping[str, str]) -> bool:
+    """A reference that names one row by itself: no instance word, no event smart variable, a known field."""
+    return ref.instance is None and ref.event not in EVENT_SMART_VARIABLES and ref.field in instrument_of
 
 
 class Memoized:
@@ -45,10 +56,11 @@ class Memoized:
     row instead of one evaluator read each): calcs, branching and rules mostly read their own form.
     """
 
-    __slots__ = ("compute", "entries", "hits", "instrument", "local", "misses", "readers", "remote")
+    __slots__ = ("compute", "entries", "hits", "instrument", "local", "misses", "readers", "remote", "rows")
 
     def __init__(self, expression: Expression, compute: Callable[[EvalContext], Any], *,
-                 instrument: str | None = None, fields: frozenset[str] = frozenset()) -> None:  # fmt: skip
+                 instrument: str | None = None, fields: frozenset[str] = frozenset(),
+                 instrument_of: Mapping[str, str] | None = None) -> None:  # fmt: skip
         self.compute = compute
         refs = {node.ref: node for node in walk(expression.ast) if isinstance(node, Ref)}
         pure = is_pure(expression)
@@ -56,21 +68,33 @@ class Memoized:
         self.instrument = instrument if pure else None
         local = [ref for ref in refs if ref.event is None and ref.instance is None and ref.field in fields]
         # A checkbox reference reads its `field___code` column: the raw text there decides the value.
-        self.local = tuple(ref.field if ref.code is None else checkbox_column(ref.field, ref.code) for ref in local)
-        self.remote = [compile_node(node) for ref, node in refs.items() if ref not in local]
+        self.local = tuple(_column(ref) for ref in local)
+        # Other rows named without instance words (a field of another form, [baseline_arm_1][x]): looked up
+        # in the record's forms as RecordForms._key does, without going through the evaluator.
+        of = instrument_of or {}
+        self.rows = [(ref.event, of[ref.field], _column(ref), of[ref.field] == instrument)
+                     for ref in refs if ref not in local and _plain_row_ref(ref, of)]  # fmt: skip
+        row_refs = {ref for ref in refs if ref not in local and _plain_row_ref(ref, of)}
+        self.remote = [compile_node(node) for ref, node in refs.items() if ref not in local and ref not in row_refs]
         self.entries: dict[tuple, Any] = {}
         self.hits = self.misses = 0
 
     def _key(self, ctx: Any) -> tuple:
-        if ctx._instrument == self.instrument:  # a RecordForms at a row of the instrument: read that row
-            form = ctx.forms.get((ctx._event, ctx._instrument, ctx._instance))
-            get = (form[0] if form is not None else {}).get
-            # Raw texts stand for themselves (RecordForms.value returns a str as it is); a None or a
-            # number only makes a separate entry, never a wrong one.
-            if self.remote:
-                return (*map(get, self.local), *[read(ctx) for read in self.remote])
-            return tuple(map(get, self.local))
-        return (_ELSEWHERE, *[read(ctx) for read in self.readers])  # type: ignore[union-attr]
+        if ctx._instrument != self.instrument:
+            return (_ELSEWHERE, *[read(ctx) for read in self.readers])  # type: ignore[union-attr]
+        # A RecordForms at a row of the instrument: read that row, and the other rows, straight from the
+        # dicts. Raw texts stand for themselves (RecordForms.value returns a str as it is); a None or a
+        # number only makes a separate entry, never a wrong one.
+        forms, event, instance = ctx.forms, ctx._event, ctx._instance
+        form = forms.get((event, self.instrument, instance))
+        key = list(map((form[0] if form is not None else _NO_DATA).get, self.local))
+        for at, instrument, column, same in self.rows:
+            other_event = at or event
+            other = forms.get((other_event, instrument, instance if same and other_event == event else 1))
+            key.append(other[0].get(column) if other is not None else None)
+        if self.remote:
+            key += [read(ctx) for read in self.remote]
+        return tuple(key)
 
     def __call__(self, ctx: EvalContext) -> Any:
         readers = self.readers

@@ -104,7 +104,6 @@ def instrument_fields(design: Design, instrument: str) -> frozenset[str]:
 
 def field_spec(f: Field, design: Design, shared: dict[tuple[str, str], Memoized]) -> FieldSpec:
     instrument = design.instrument_of[f.name]
-    fields = instrument_fields(design, instrument)
     branching = None
     if f.branching_logic.strip():
         try:
@@ -124,11 +123,11 @@ def field_spec(f: Field, design: Design, shared: dict[tuple[str, str], Memoized]
     return FieldSpec(
         f=f, name=f.name, columns=tuple(f.checkbox_columns()) if f.field_type == FieldType.CHECKBOX else None,
         branching=branching,
-        visible=_shared_logic(shared, branching, instrument, fields) if branching else None,
+        visible=_shared_logic(shared, branching, instrument, design) if branching else None,
         is_calc=f.is_calc, required=f.required, identifier=f.identifier, kind=kind,
         choices=frozenset(f.choice_dict()) if kind == CHOICE else frozenset(), vtype=vtype,
         has_limits=bool(f.validation_min or f.validation_max),
-        recalculate=calc_of(f, instrument, fields) if f.is_calc else None,
+        recalculate=calc_of(f, design) if f.is_calc else None,
         limits=constant_limits(f, vtype) if vtype is not None else None,
     )  # fmt: skip
 
@@ -146,23 +145,27 @@ def constant_limits(f: Field, vtype: ValidationType) -> tuple[tuple[object, str,
 
 
 def _shared_logic(shared: dict[tuple[str, str], Memoized], branching: Expression, instrument: str,
-                  fields: frozenset[str]) -> Memoized:  # fmt: skip
+                  design: Design) -> Memoized:  # fmt: skip
     """One memo per branching logic and instrument: fields often share a logic, and locality is per instrument."""
     key = (instrument, branching.source)
     if key not in shared:
-        shared[key] = Memoized(branching, branching.truthy, instrument=instrument, fields=fields)
+        fields = instrument_fields(design, instrument)
+        shared[key] = Memoized(branching, branching.truthy, instrument=instrument, fields=fields,
+                               instrument_of=design.instrument_of)  # fmt: skip
     return shared[key]
 
 
-def calc_of(f: Field, instrument: str | None = None,
-            fields: frozenset[str] = frozenset()) -> Callable[[RecordForms], str]:  # fmt: skip
-    """recalculate(f, ctx) as a function of ctx alone, memoized on the values the calc reads."""
+def calc_of(f: Field, design: Design | None = None) -> Callable[[RecordForms], str]:
+    """recalculate(f, ctx) as a function of ctx alone, memoized on the values the calc reads (which, with
+    the design, are read straight from the record's rows)."""
     try:
         expression = parse(f.calc_expression or "")
     except LogicSyntaxError:
         return lambda ctx: ""
-    return Memoized(expression, lambda ctx: format_calc_result(expression.evaluate(ctx), f),
-                    instrument=instrument, fields=fields)  # fmt: skip
+    instrument = design.instrument_of[f.name] if design is not None else None
+    return Memoized(expression, lambda ctx: format_calc_result(expression.evaluate(ctx), f), instrument=instrument,
+                    fields=instrument_fields(design, instrument) if design and instrument else frozenset(),
+                    instrument_of=design.instrument_of if design is not None else None)  # fmt: skip
 
 
 class BuiltinChecker:
