@@ -480,6 +480,18 @@ def _lock_record_creation(project_id: int) -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_CREATE_LOCK_SPACE, project_id])
 
 
+def _lock_records(pks: set[int]) -> None:
+    """Lock the records an import may write, in one order (by id), before anything is audited.
+
+    form_save locks each record as it goes and the first audit row locks the project's audit chain
+    until the commit. Without this, two imports naming the same records in different orders (or an
+    import and a web save) could each hold a lock the other waits for, and PostgreSQL would end one of
+    them as a deadlock; taken up front and in order, the second import simply waits for the first.
+    """
+    if pks:
+        list(Record.objects.filter(pk__in=pks).order_by("pk").select_for_update().values_list("pk", flat=True))
+
+
 def _create_named_records(scope: Scope, new: list[tuple[Site, str]], source: str) -> dict[str, Record]:
     """Create records named in the file; one audit call for all of them (an audit append per record is slow)."""
     created = {}
@@ -553,6 +565,7 @@ def import_records(
                 for r in Record.objects.filter(project=scope.project, record_id__in=named).select_related("site")
             }
         writable = set(scope.records().filter(record_id__in=named).values_list("pk", flat=True))
+        _lock_records(writable)
         to_create: list[tuple[Site, str]] = []
         for position, row in enumerate(rows):
             importer.row = numbers[position] if numbers else position + 1

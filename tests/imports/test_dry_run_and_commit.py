@@ -20,7 +20,11 @@ def _form(name: str, event: str, instrument: str) -> FormInstance | None:
 def _state() -> tuple:
     return (
         Record.objects.count(),
-        sorted(FormInstance.objects.values_list("record__record_id", "event", "instrument", "data", "status")),
+        # Instances and a text key: two instances of one form must not make sorted() compare dicts.
+        sorted(
+            FormInstance.objects.values_list("record__record_id", "event", "instrument", "instance", "data", "status"),
+            key=repr,
+        ),
         AuditEvent.objects.count(),
     )
 

@@ -130,3 +130,23 @@ def test_concurrent_api_imports_to_one_record_are_serialized_and_all_audited(wor
     assert form.row_version == 8  # one version per import
     assert AuditEvent.objects.filter(chain=f"project:{CODE}", action="api_record_import").count() == 8
     assert verify_chain(f"project:{CODE}").ok
+
+
+def test_concurrent_api_imports_naming_records_in_opposite_orders_all_succeed(world, base):
+    """Each import locks its records up front in one order, so crossing imports wait instead of deadlocking."""
+    scope = world.scope("coord_a")
+    first, second = (record_create(scope=scope, site=world.site_a).record_id for _ in range(2))
+    token = token_create(user=world.users["coord_a"], project=world.project)
+    batches = []
+    for i in range(8):
+        names = [first, second] if i % 2 == 0 else [second, first]
+        batches.append([{"record_id": name, "age": str(20 + i), "weight": str(30 + i)} for name in names])
+
+    answers = all_at_once([lambda b=b: api_import(base, token, b) for b in batches])
+
+    assert [(a.status_code, a.json()) for a in answers] == [(200, {"count": 2})] * 8
+    for name in (first, second):
+        form = FormInstance.objects.get(record__record_id=name, instrument="demographics")
+        assert form.row_version == 8  # one version per import
+    assert AuditEvent.objects.filter(chain=f"project:{CODE}", action="api_record_import").count() == 8
+    assert verify_chain(f"project:{CODE}").ok
