@@ -162,10 +162,18 @@ class Field(models.Model):
         return {code: label for code, label in self.choice_list()}
 
     def checkbox_columns(self) -> list[str]:
-        """The `field___code` data columns of a checkbox, in choice order; [] for other types."""
+        """The `field___code` data columns of a checkbox, in choice order; [] for other types.
+
+        Kept on the instance (a save asks for them a few times per field), and worked out again
+        when the name or the choice list is replaced. Callers must not change the list.
+        """
         if self.field_type != FieldType.CHECKBOX:
             return []
-        return [checkbox_column(self.name, code) for code, _label in self.choices]
+        cached = self.__dict__.get("_checkbox_columns")
+        if cached is None or cached[0] is not self.choices or cached[1] != self.name:
+            columns = [checkbox_column(self.name, code) for code, _label in self.choices]
+            cached = self.__dict__["_checkbox_columns"] = (self.choices, self.name, columns)
+        return cached[2]
 
     @property
     def is_calc(self) -> bool:

@@ -161,18 +161,31 @@ def scope_for(user, project: Project) -> Scope | None:
         return None
     membership = Membership.objects.filter(user=user, project=project).select_related("site").first()
     if membership is not None:
-        extra = frozenset(Right(r) for r in membership.extra_rights or () if r in Right._value2member_map_)
-        form_rights = tuple(sorted((str(k), str(v)) for k, v in (membership.form_rights or {}).items()))
-        return Scope(user=user, project=project, role=membership.role, site=membership.site, extra_rights=extra,
-                     form_rights=form_rights)  # fmt: skip
+        return _scope_of(user, project, membership)
     if user.is_superuser:
         return Scope(user=user, project=project, role=Role.DATA_MANAGER, site=None)
     return None
 
 
+def _scope_of(user, project: Project, membership: Membership) -> Scope:
+    extra = frozenset(Right(r) for r in membership.extra_rights or () if r in Right._value2member_map_)
+    form_rights = tuple(sorted((str(k), str(v)) for k, v in (membership.form_rights or {}).items()))
+    return Scope(user=user, project=project, role=membership.role, site=membership.site, extra_rights=extra,
+                 form_rights=form_rights)  # fmt: skip
+
+
 def project_scope_or_404(user, project_code: str, right: Right = Right.VIEW) -> Scope:
-    project = Project.objects.filter(code=project_code).first()
-    scope = scope_for(user, project) if project is not None else None
+    scope = None
+    if getattr(user, "is_authenticated", False) and user.is_active:
+        # Every page starts here: one query finds the membership with its project and site.
+        membership = (
+            Membership.objects.filter(user=user, project__code=project_code).select_related("project", "site").first()
+        )
+        if membership is not None:
+            scope = _scope_of(user, membership.project, membership)
+    if scope is None and getattr(user, "is_superuser", False):
+        project = Project.objects.filter(code=project_code).first()
+        scope = scope_for(user, project) if project is not None else None
     if scope is None:
         raise Http404("not found")
     scope.require(right)

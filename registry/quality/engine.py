@@ -46,18 +46,37 @@ class Selection:
     pk_range: tuple[int | None, int | None] = (None, None)
 
 
-def custom_plans(project, design: Design, codes: Iterable[str] | None = None) -> tuple[list[RulePlan], dict[str, str]]:
-    """Plans of the project's active custom rules (optionally only `codes`), and the rules that cannot run."""
+def custom_plans(
+    project, design: Design, codes: Iterable[str] | None = None, rules: Iterable[Rule] | None = None
+) -> tuple[list[RulePlan], dict[str, str]]:
+    """Plans of the project's active custom rules (optionally only `codes`), and the rules that cannot run.
+
+    `rules`: the project's active rules when the caller has read them already.
+    """
     wanted = None if codes is None else set(codes)
     plans, broken = [], {}
-    for rule in Rule.objects.filter(project=project, active=True):
+    for rule in Rule.objects.filter(project=project, active=True) if rules is None else rules:
         if wanted is not None and rule.code not in wanted:
             continue
         try:
-            plans.append(plan_rule(design, code=rule.code, name=rule.name, logic=rule.logic))
+            plans.append(_plan(design, rule.code, rule.name, rule.logic))
         except RuleError as exc:
             broken[rule.code] = str(exc)
     return plans, broken
+
+
+_plans: dict[tuple[int, str, str, str], RulePlan] = {}
+
+
+def _plan(design: Design, code: str, name: str, logic: str) -> RulePlan:
+    """A rule's plan, kept per design version and rule text: every save runs the real-time rules."""
+    key = (design.version_id, code, name, logic)
+    plan = _plans.get(key)
+    if plan is None:
+        if len(_plans) > 2000:  # rules and designs change rarely; a bound keeps an edited project from growing it
+            _plans.clear()
+        plan = _plans[key] = plan_rule(design, code=code, name=name, logic=logic)
+    return plan
 
 
 def _filters(selection: Selection, params: list) -> str:

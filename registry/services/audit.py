@@ -80,7 +80,9 @@ def audit_append(
     at = at or timezone.now()
     request_id = current_request_id() if request_id is None else request_id
     username = getattr(user, "username", "") if user is not None else ""
-    with transaction.atomic():
+    # savepoint=False: the caller's transaction is the unit (a failed append fails the change with it),
+    # and a savepoint would cost two round trips on every save.
+    with transaction.atomic(savepoint=False):
         # The row lock serialises appends to one chain until the caller's transaction ends.
         head = AuditChainHead.objects.select_for_update().filter(chain=chain).first()
         if head is None:  # the chain's first row

@@ -52,6 +52,16 @@ class Design:
         except KeyError:
             raise DesignError(f"{instrument!r} is not an instrument of this project") from None
 
+    def field_names(self, instrument: str) -> frozenset[str]:
+        names = self._field_names.get(instrument)
+        if names is None:
+            names = self._field_names[instrument] = frozenset(f.name for f in self.fields(instrument))
+        return names
+
+    @cached_property
+    def _field_names(self) -> dict[str, frozenset[str]]:
+        return {}
+
     def instrument_label(self, instrument: str) -> str:
         return dict(self.instruments).get(instrument, instrument)
 
@@ -81,8 +91,11 @@ class Design:
 _cache: dict[int, Design] = {}
 
 
-def design_of(project: Project) -> Design:
-    project.refresh_from_db(fields=["current_version"])
+def design_of(project: Project, *, reload: bool = True) -> Design:
+    """The project's current design. `reload=False` trusts `project.current_version_id` as loaded,
+    for a project read in the same request (a page's scope), sparing a query."""
+    if reload:
+        project.refresh_from_db(fields=["current_version"])
     if project.current_version_id is None:
         raise DesignError(f"project {project.code} has no design yet: import a data dictionary first")
     design = _cache.get(project.current_version_id)

@@ -145,7 +145,7 @@ def form_save(
         new_data = {k: v for k, v in new_data.items() if v not in ("", None)}
         missing_required = [
             f.name for f in fields
-            if f.required and f.has_data and f.name not in new_missing and logic.is_visible(f, new_data)
+            if f.required and f.has_data and f.name not in new_missing and logic.was_visible(f)
             and not any(new_data.get(col) not in (None, "", "0" if f.field_type == FieldType.CHECKBOX else None)
                         for col in stored_columns(f))
         ]  # fmt: skip
@@ -184,9 +184,16 @@ def form_save(
                          source=source, reason=reason.strip())  # fmt: skip
     from registry.quality.services.realtime import after_save  # after the commit: rules, rule queries, SDV
 
+    form.record = record
+    # The record's other forms, if the logic read them (a record with many repeating instances is
+    # only read when something needs it): the real-time rules start from them.
+    record_forms = logic.loaded_forms()
+    if record_forms is not None:
+        record_forms[(event, instrument, instance)] = form
+    rule_messages = after_save(scope=scope, form=form, design=design, record_forms=record_forms)
     return SaveOutcome(form=form, changes=changes, warnings=warnings, cleared_hidden=sorted(cleared),
                        missing_required=missing_required, created=created,
-                       rule_messages=after_save(scope=scope, form=form, design=design))  # fmt: skip
+                       rule_messages=rule_messages)  # fmt: skip
 
 
 def diff_values(

@@ -43,6 +43,7 @@ class RecordValues(EvalContext):
         self.current_instance = instance if design.is_repeating(event, instrument) else None
         self.missing_codes = frozenset(design.missing_codes)
         self._forms: dict[FormKey, FormInstance] | None = None
+        self._visible: dict[str, bool] = {}  # the last round's branching verdicts
         self._instance = instance
 
     @property
@@ -58,6 +59,10 @@ class RecordValues(EvalContext):
                 (f.event, f.instrument, f.instance): f for f in FormInstance.objects.filter(record=self.record)
             }
         return self._forms
+
+    def loaded_forms(self) -> dict[FormKey, FormInstance] | None:
+        """The record's form instances if the logic has read them (a copy), else None."""
+        return None if self._forms is None else dict(self._forms)
 
     def _key(self, field: str, event: str | None, instance: int | None) -> FormKey | None:
         instrument = self.design.instrument_of.get(field.split("___")[0])
@@ -134,8 +139,12 @@ class RecordValues(EvalContext):
             for f in fields:
                 if f.is_calc:
                     values[f.name] = self.calculate(f)
+            cleared_before = len(cleared)
             for f in fields:
-                if f.has_data and not self.is_visible(f, values):
+                if not f.has_data:
+                    continue
+                visible = self._visible[f.name] = self.is_visible(f, values)
+                if not visible:
                     columns = f.checkbox_columns() if f.field_type == FieldType.CHECKBOX else [f.name]
                     for col in columns:
                         if values.get(col) not in (None, "", "0" if f.field_type == FieldType.CHECKBOX else None):
@@ -143,7 +152,14 @@ class RecordValues(EvalContext):
                         values.pop(col, None)
                     if missing.pop(f.name, None):
                         cleared.add(f.name)
+            if len(cleared) == cleared_before:
+                break  # nothing was cleared: a second round would compute the same calcs and verdicts
         return cleared
+
+    def was_visible(self, f: Field) -> bool:
+        """The field's branching verdict from the last `apply_calculations_and_branching` round."""
+        visible = self._visible.get(f.name)
+        return self.is_visible(f, self.form_values) if visible is None else visible
 
 
 def format_calc_result(result, f: Field) -> str:

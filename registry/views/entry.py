@@ -9,7 +9,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from forms.rendering import build_instrument_form, initial_from_values, values_from_form
+from forms.rendering import build_instrument_form, initial_from_values
+from forms.submission import read_submission, submission_from_form
 from registry.access import Right, project_scope_or_404, record_or_404
 from registry.models import AuditEvent, FormInstance, FormStatus, Site
 from registry.selectors_dashboard import CELL_STATUSES, DashboardFilters, dashboard_page
@@ -21,7 +22,7 @@ from registry.services.records import EnrollmentError, record_create
 
 def _design_or_404(scope):
     try:
-        return design_of(scope.project)
+        return design_of(scope.project, reload=False)  # the scope read the project in this request
     except DesignError:
         raise Http404("this project has no design yet") from None
 
@@ -138,53 +139,49 @@ def form_entry(request: HttpRequest, code: str, record_id: str, event: str, inst
         "reason_for_change", True
     )
     missing_codes = list(design.missing_codes.items())
-    history = {}
-    if existing and scope.can(Right.VIEW_AUDIT):
-        where = {"code": code, "record_id": record_id, "event": event, "instrument": instrument, "instance": instance}
-        history = {f.name: reverse("field-history", kwargs={**where, "field": f.name}) for f in fields if f.has_data}
-    if existing:
-        initial = initial_from_values(fields, existing.data, existing.missing)
-        initial.update(status=existing.status, row_version=existing.row_version)
-    else:
-        initial = initial_from_values(fields, default_values(fields), {})
-        initial.update(status=0, row_version=0)
-    initial[design.record_id_field] = record.record_id
     conflict = None
-    outcome = None
+    form = None
     if request.method == "POST" and not read_only:
-        form = build_instrument_form(fields, data=request.POST, initial=initial, missing_codes=missing_codes,
-                                     ask_reason=ask_reason)  # fmt: skip
-        _lock_record_id(form, design)
-        if form.is_valid():
-            values, missing = values_from_form(form)
-            # 0 means the form was blank when opened: a form someone created since then is a conflict too.
-            expected = form.cleaned_data.get("row_version")
+
+        def bound_form():
+            initial = _initial(fields, existing, record, design)
+            return _bound_form(fields, request.POST, initial, missing_codes, ask_reason, design)
+
+        # The save reads the post directly; the Django form is built only when the page is shown again.
+        submission = read_submission(fields, request.POST, missing_codes=design.missing_codes,
+                                     locked={design.record_id_field})  # fmt: skip
+        if submission is None:
+            form = bound_form()
+            submission = submission_from_form(form) if form.is_valid() else None
+        if submission is not None:
             try:
                 outcome = form_save(
                     scope=scope, record=record, event=event, instrument=instrument, instance=instance,
-                    values=values, missing=missing, status=form.cleaned_data["status"],
-                    expected_row_version=expected, reason=form.cleaned_data.get("reason", ""),
+                    values=submission.values, missing=submission.missing, status=submission.status,
+                    expected_row_version=submission.row_version, reason=submission.reason, design=design,
                 )  # fmt: skip
             except SaveConflict as exc:
                 conflict = exc
             except EntryError as exc:
+                form = form or bound_form()
+                form.is_valid()
                 for name, problems in exc.errors.items():
                     target = name if name in form.fields else None
                     for problem in problems:
                         form.add_error(target, problem)
-            if outcome is not None:
-                for problem in outcome.warnings:
-                    messages.warning(request, f"{problem.field}: {problem.message}")
-                if outcome.missing_required:
-                    messages.warning(request, "Required fields left blank: " + ", ".join(outcome.missing_required))
-                for rule in outcome.rule_messages:  # real-time rules: advisory, the data is saved
-                    messages.warning(request, f"Rule {rule.rule}: {rule.name} ({rule.value}). Correct the value "
-                                     "or explain it in a query answer.")  # fmt: skip
-                if outcome.cleared_hidden:
-                    messages.info(request, "Cleared hidden fields: " + ", ".join(outcome.cleared_hidden))
-                messages.success(request, f"Saved {design.instrument_label(instrument)}.")
+            else:
+                _save_messages(request, design, instrument, outcome)
                 return redirect(_after_save(request, design, code, record_id, event, instrument, instance))
+        if form is None:
+            form = bound_form()
     else:
+        history = {}
+        if existing and scope.can(Right.VIEW_AUDIT):
+            where = {"code": code, "record_id": record_id, "event": event, "instrument": instrument,
+                     "instance": instance}  # fmt: skip
+            history = {f.name: reverse("field-history", kwargs={**where, "field": f.name}) for f in fields
+                       if f.has_data}  # fmt: skip
+        initial = _initial(fields, existing, record, design)
         form = build_instrument_form(fields, initial=initial, missing_codes=missing_codes, read_only=read_only,
                                      ask_reason=ask_reason, history_links=history)  # fmt: skip
         _lock_record_id(form, design)
@@ -200,6 +197,38 @@ def form_entry(request: HttpRequest, code: str, record_id: str, event: str, inst
         "signatures": existing.signatures.filter(revoked_at__isnull=True) if existing else [],
         "logic_url": reverse("design-logic-js", kwargs={"code": code, "version": design.version_number}),
     }, status=409 if conflict else 200)  # fmt: skip
+
+
+def _initial(fields, existing, record, design) -> dict:
+    """The values the form opens with: the stored ones, or the defaults of a new form."""
+    if existing:
+        initial = initial_from_values(fields, existing.data, existing.missing)
+        initial.update(status=existing.status, row_version=existing.row_version)
+    else:
+        initial = initial_from_values(fields, default_values(fields), {})
+        initial.update(status=0, row_version=0)
+    initial[design.record_id_field] = record.record_id
+    return initial
+
+
+def _bound_form(fields, data, initial, missing_codes, ask_reason, design):
+    form = build_instrument_form(fields, data=data, initial=initial, missing_codes=missing_codes,
+                                 ask_reason=ask_reason)  # fmt: skip
+    _lock_record_id(form, design)
+    return form
+
+
+def _save_messages(request, design, instrument: str, outcome) -> None:
+    for problem in outcome.warnings:
+        messages.warning(request, f"{problem.field}: {problem.message}")
+    if outcome.missing_required:
+        messages.warning(request, "Required fields left blank: " + ", ".join(outcome.missing_required))
+    for rule in outcome.rule_messages:  # real-time rules: advisory, the data is saved
+        messages.warning(request, f"Rule {rule.rule}: {rule.name} ({rule.value}). Correct the value "
+                         "or explain it in a query answer.")  # fmt: skip
+    if outcome.cleared_hidden:
+        messages.info(request, "Cleared hidden fields: " + ", ".join(outcome.cleared_hidden))
+    messages.success(request, f"Saved {design.instrument_label(instrument)}.")
 
 
 def _lock_record_id(form, design) -> None:

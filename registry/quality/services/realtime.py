@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import NamedTuple
 
 from registry.models import FormInstance
 from registry.quality.engine import findings_for_record
@@ -29,32 +31,49 @@ class RuleMessage:
     value: str
 
 
-def after_save(*, scope, form: FormInstance, design=None) -> list[RuleMessage]:
-    """Run after form_save commits; returns the real-time rule messages for the saved form's event."""
+class RuleText(NamedTuple):
+    """What the save needs of a rule (rows as tuples: a save reads every active rule)."""
+
+    code: str
+    name: str
+    logic: str
+    real_time: bool
+
+
+def after_save(*, scope, form: FormInstance, design=None, record_forms: dict | None = None) -> list[RuleMessage]:
+    """Run after form_save commits; returns the real-time rule messages for the saved form's event.
+
+    `record_forms`: the record's form instances as the save left them ((event, instrument, instance)
+    -> FormInstance), so the rules need not read them again.
+    """
     try:
-        return _after_save(scope, form, design)
+        return _after_save(scope, form, design, record_forms)
     except Exception:  # advisory: a failing rule must never cost the user their save
         log.exception("post-save data-quality checks failed for form instance %s", form.pk)
         return []
 
 
-def _after_save(scope, form: FormInstance, design=None) -> list[RuleMessage]:
+def _after_save(scope, form: FormInstance, design=None, record_forms: dict | None = None) -> list[RuleMessage]:
     project, record = scope.project, form.record
     design = design or design_of(project)
     clear_stale(project=project, design=design, form=form, user=scope.user)
-    fields_here = {f.name for f in design.fields(form.instrument)}
-    real_time = [
-        r.code for r in Rule.objects.filter(project=project, active=True, real_time=True)
-        if fields_here & _fields_of(r.logic)
-    ]  # fmt: skip
+    fields_here = design.field_names(form.instrument)
+    active = Rule.objects.filter(project=project, active=True)
+    rules = [RuleText(*row) for row in active.values_list("code", "name", "logic", "real_time")]
+    real_time = [r.code for r in rules if r.real_time and fields_here & _fields_of(r.logic)]
     open_rules = set(Query.objects.filter(record=record).exclude(rule="").exclude(status=QueryStatus.CLOSED)
                      .values_list("rule", flat=True))  # fmt: skip
     codes = sorted(set(real_time) | open_rules)
     if not codes:
         return []
-    last = QualityRun.objects.filter(project=project, finished_at__isnull=False).first()
-    stats = {k: tuple(v) for k, v in (last.summary.get("stats", {}) if last else {}).items()}
-    findings = findings_for_record(project, design, record, codes, stats=stats)
+    stats = None
+    if "E" in codes:  # only the outlier rule needs the last run's means and SDs
+        last = QualityRun.objects.filter(project=project, finished_at__isnull=False).first()
+        stats = {k: tuple(v) for k, v in (last.summary.get("stats", {}) if last else {}).items()}
+    forms = None
+    if record_forms is not None:
+        forms = {key: (f.data, f.missing) for key, f in record_forms.items()}
+    findings = findings_for_record(project, design, record, codes, stats=stats, forms=forms, rules=rules)
     found_keys = {(f.rule, f.event, f.instance, f.field) for f in findings}
     for query in Query.objects.filter(record=record, rule__in=open_rules).exclude(status=QueryStatus.CLOSED):
         if (query.rule, query.event, query.instance, query.field) not in found_keys:
@@ -65,10 +84,11 @@ def _after_save(scope, form: FormInstance, design=None) -> list[RuleMessage]:
     ]  # fmt: skip
 
 
-def _fields_of(logic: str) -> set[str]:
+@lru_cache(maxsize=4096)
+def _fields_of(logic: str) -> frozenset[str]:
     from forms.logic import LogicSyntaxError, parse
 
     try:
-        return set(parse(logic).field_names)
+        return frozenset(parse(logic).field_names)
     except LogicSyntaxError:
-        return set()
+        return frozenset()
