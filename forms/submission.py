@@ -80,7 +80,8 @@ def read_submission(
         if ftype == "descriptive":
             continue
         disabled, offered = _shape(field)
-        if name not in locked and not disabled:
+        taken = name not in locked and not disabled
+        if taken:
             if ftype == "checkbox":
                 chosen = post.getlist(name)
                 if any(code not in offered for code in chosen):
@@ -104,8 +105,8 @@ def read_submission(
         if missing_codes and ftype not in ("calc",):
             code = post.get(missing_name(name)) or ""
             if code and code not in missing_codes:
-                return None
-            if code:
+                return None  # the form checks the selector even beside a read-only field
+            if code and taken:
                 missing[name] = code
     status = post.get("status") or ""
     if status not in STATUSES:
