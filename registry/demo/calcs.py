@@ -12,7 +12,7 @@ from forms.models import FieldType
 from registry.demo.planted_errors import FormKey, Forms
 from registry.models import FormInstance, Record
 from registry.services.design import Design
-from registry.services.record_logic import RecordValues
+from registry.services.record_logic import FormValues, RecordValues
 
 # Forms are computed in this order, so a calc that reads another form reads its final values:
 # the enrolment (dob, cohort) and first dose feed the visits, the visit feeds its follow-up status.
@@ -36,7 +36,7 @@ class InMemoryRecordValues(RecordValues):
 
     def __init__(self, *, forms: dict[FormKey, FormInstance], **kwargs) -> None:
         super().__init__(**kwargs)
-        self._forms = forms
+        self._forms = FormValues(forms)  # type: ignore[assignment]
 
 
 def _order(design: Design, key: FormKey) -> tuple[int, int, int]:

@@ -189,7 +189,7 @@ def form_save(
     # only read when something needs it): the real-time rules start from them.
     record_forms = logic.loaded_forms()
     if record_forms is not None:
-        record_forms[(event, instrument, instance)] = form
+        record_forms[(event, instrument, instance)] = (form.data, form.missing)
     rule_messages = after_save(scope=scope, form=form, design=design, record_forms=record_forms)
     return SaveOutcome(form=form, changes=changes, warnings=warnings, cleared_hidden=sorted(cleared),
                        missing_required=missing_required, created=created,

@@ -8,6 +8,7 @@ from the database (loaded once, on first use).
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator, Mapping
 
 from forms.logic import EvalContext, LogicSyntaxError, evaluate, format_value, parse
 from forms.models import Field, FieldType, checkbox_column
@@ -15,6 +16,23 @@ from registry.models import FormInstance, Membership, Record
 from registry.services.design import Design
 
 FormKey = tuple[str, str, int]
+
+
+class FormValues(Mapping):
+    """(data, missing) of form instances held in memory, read live: for contexts that fill forms in as they go."""
+
+    def __init__(self, forms: dict[FormKey, FormInstance]) -> None:
+        self._forms = forms
+
+    def __getitem__(self, key: FormKey) -> tuple[dict, dict]:
+        form = self._forms[key]
+        return form.data, form.missing
+
+    def __iter__(self) -> Iterator[FormKey]:
+        return iter(self._forms)
+
+    def __len__(self) -> int:
+        return len(self._forms)
 
 
 class RecordValues(EvalContext):
@@ -42,7 +60,7 @@ class RecordValues(EvalContext):
         self.record_dag_name = record.site.code if record.site_id else ""
         self.current_instance = instance if design.is_repeating(event, instrument) else None
         self.missing_codes = frozenset(design.missing_codes)
-        self._forms: dict[FormKey, FormInstance] | None = None
+        self._forms: dict[FormKey, tuple[dict, dict]] | None = None  # (data, missing) per form instance
         self._visible: dict[str, bool] = {}  # the last round's branching verdicts
         self._instance = instance
 
@@ -53,15 +71,17 @@ class RecordValues(EvalContext):
         membership = Membership.objects.filter(user=self.user, project_id=self.design.project_id).first()
         return membership.site.code if membership and membership.site_id else ""
 
-    def _load(self) -> dict[FormKey, FormInstance]:
+    def _load(self) -> dict[FormKey, tuple[dict, dict]]:
         if self._forms is None:
-            self._forms = {
-                (f.event, f.instrument, f.instance): f for f in FormInstance.objects.filter(record=self.record)
-            }
+            # Rows as tuples: the logic reads only the values, and a record has dozens of forms.
+            rows = FormInstance.objects.filter(record=self.record).values_list(
+                "event", "instrument", "instance", "data", "missing"
+            )
+            self._forms = {(event, instrument, n): (data, missing) for event, instrument, n, data, missing in rows}
         return self._forms
 
-    def loaded_forms(self) -> dict[FormKey, FormInstance] | None:
-        """The record's form instances if the logic has read them (a copy), else None."""
+    def loaded_forms(self) -> dict[FormKey, tuple[dict, dict]] | None:
+        """(data, missing) of the record's form instances if the logic has read them (a copy), else None."""
         return None if self._forms is None else dict(self._forms)
 
     def _key(self, field: str, event: str | None, instance: int | None) -> FormKey | None:
@@ -77,8 +97,7 @@ class RecordValues(EvalContext):
     def _data(self, key: FormKey) -> tuple[dict[str, str], dict[str, str]]:
         if key == (self._event, self.instrument, self._instance):
             return self.form_values, self.form_missing
-        form = self._load().get(key)
-        return (form.data, form.missing) if form else ({}, {})
+        return self._load().get(key) or ({}, {})
 
     def value(self, field: str, event: str | None = None, instance: int | None = None) -> str:
         key = self._key(field, event, instance)

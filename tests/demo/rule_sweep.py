@@ -13,13 +13,13 @@ from forms.logic import parse
 from registry.demo.planted_errors import custom_rules
 from registry.models import FormInstance, Record
 from registry.services.design import Design
-from registry.services.record_logic import RecordValues
+from registry.services.record_logic import FormValues, RecordValues
 
 
 class RuleContext(RecordValues):
     def __init__(self, *, events: list[str], forms: dict, **kwargs) -> None:
         super().__init__(**kwargs)
-        self._forms = forms
+        self._forms = FormValues(forms)  # type: ignore[assignment]
         self._events = events
 
     def resolve_event(self, name: str) -> str | None:

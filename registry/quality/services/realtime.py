@@ -43,8 +43,8 @@ class RuleText(NamedTuple):
 def after_save(*, scope, form: FormInstance, design=None, record_forms: dict | None = None) -> list[RuleMessage]:
     """Run after form_save commits; returns the real-time rule messages for the saved form's event.
 
-    `record_forms`: the record's form instances as the save left them ((event, instrument, instance)
-    -> FormInstance), so the rules need not read them again.
+    `record_forms`: the record's forms as the save left them ((event, instrument, instance) ->
+    (data, missing)), so the rules need not read them again.
     """
     try:
         return _after_save(scope, form, design, record_forms)
@@ -70,10 +70,7 @@ def _after_save(scope, form: FormInstance, design=None, record_forms: dict | Non
     if "E" in codes:  # only the outlier rule needs the last run's means and SDs
         last = QualityRun.objects.filter(project=project, finished_at__isnull=False).first()
         stats = {k: tuple(v) for k, v in (last.summary.get("stats", {}) if last else {}).items()}
-    forms = None
-    if record_forms is not None:
-        forms = {key: (f.data, f.missing) for key, f in record_forms.items()}
-    findings = findings_for_record(project, design, record, codes, stats=stats, forms=forms, rules=rules)
+    findings = findings_for_record(project, design, record, codes, stats=stats, forms=record_forms, rules=rules)
     found_keys = {(f.rule, f.event, f.instance, f.field) for f in findings}
     for query in Query.objects.filter(record=record, rule__in=open_rules).exclude(status=QueryStatus.CLOSED):
         if (query.rule, query.event, query.instance, query.field) not in found_keys:
