@@ -20,11 +20,18 @@ def free_port() -> int:
 
 
 def start_gunicorn(port: int, *, workers: int = 4, threads: int = 4, env: dict | None = None) -> subprocess.Popen:
-    """gunicorn (gthread workers) bound to loopback only; returns once it answers."""
+    """gunicorn (gthread workers) bound to loopback only; returns once it answers.
+
+    `--keep-alive 30`: gthread closes a kept-alive or newly accepted connection once the keep-alive
+    time (2 s by default) has passed without its worker reading from it, even when the client's request
+    is already waiting on it; under a full load that dropped a request now and then (a ConnectionError
+    on the client). 30 s outlasts any queueing the load test produces.
+    """
     gunicorn = Path(sys.executable).with_name("gunicorn")
     process = subprocess.Popen(
         [str(gunicorn), "registry.wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-         "--worker-class", "gthread", "--threads", str(threads), "--timeout", "120", "--log-level", "warning"],
+         "--worker-class", "gthread", "--threads", str(threads), "--timeout", "120", "--keep-alive", "30",
+         "--log-level", "warning"],
         cwd=ROOT, env={**os.environ, **(env or {})}, start_new_session=True,
     )  # fmt: skip
     deadline = time.monotonic() + 60  # a start-up limit only: the server answering is what is awaited
