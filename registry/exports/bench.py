@@ -6,11 +6,12 @@
 - `copy_seconds`: `COPY (SELECT data FROM form rows of the project) TO STDOUT` into a file, the floor
   of any export (design.md section 8);
 - `export_csv_seconds`: the de-identified flat CSV as a release writes it (the PostgreSQL COPY
-  engine: pivot, keyed hash, date shift and CSV formatting in one query), into a file;
+  engine: pivot, keyed hash, date shift and CSV formatting in one query, run as
+  `export_copy_streams` parallel COPY streams over ranges of records), into a file;
 - `export_release_seconds`: the whole release (CSV, dictionary, codebook, schema, manifest, SHA-256);
 - `export_peak_rss_mb`: peak resident memory of a separate process that builds the whole release,
-  read with `resource.getrusage(RUSAGE_SELF).ru_maxrss` in that process at its end (so the
-  measuring process's own memory is not counted); `python_engine_peak_rss_mb` the same with the
+  read from `VmHWM` in that process at its end (so the measuring process's own memory is not
+  counted); `python_engine_peak_rss_mb` the same with the
   Python fallback engine (SQLite, or when a filter is given).
 
 Timings are the best of `repeats` runs on a warm cache. `python -m registry.exports.bench child ...`
@@ -95,6 +96,7 @@ def child_peak_rss(project_code: str, *, engine: str, profile: str = "deidentifi
 def bench_export(project, *, profile: str = "deidentified", repeats: int = 3, memory: bool = True,
                  env: dict | None = None) -> dict:  # fmt: skip
     """Time the flat CSV export against a bare COPY of the same rows; measure peak memory in subprocesses."""
+    from registry.exports import conf
     from registry.exports.services import ExportOptions, release_build
     from registry.models import FormInstance
 
@@ -110,6 +112,7 @@ def bench_export(project, *, profile: str = "deidentified", repeats: int = 3, me
         copy_baseline(project, copy_path)  # warm the cache
         figures["copy_seconds"] = round(_best(lambda: copy_baseline(project, copy_path), repeats), 3)
         figures["copy_bytes"] = copy_path.stat().st_size
+        figures["export_copy_streams"] = conf.copy_streams()
         figures["export_csv_seconds"] = round(_best(lambda: export_csv(project, csv_path, profile), repeats), 3)
         figures["export_csv_bytes"] = csv_path.stat().st_size
         figures["export_csv_rows"] = sum(1 for _ in open(csv_path, "rb")) - 1  # noqa: SIM115
@@ -129,7 +132,7 @@ def bench_export(project, *, profile: str = "deidentified", repeats: int = 3, me
         figures["process_baseline_rss_mb"] = sql["baseline_rss_mb"]
         figures["python_engine_peak_rss_mb"] = child_peak_rss(project.code, engine="python", profile=profile,
                                                               env=env)["peak_rss_mb"]  # fmt: skip
-        figures["memory_method"] = "ru_maxrss of a separate process building the whole release"
+        figures["memory_method"] = "VmHWM of a separate process building the whole release"
     return figures
 
 

@@ -47,12 +47,23 @@ STREAM_SETTINGS = (
 PROGRESS_POLL_SECONDS = 0.25
 
 
+class ExportCancelled(Exception):
+    pass
+
+
 class _CountingWriter:
     """Takes COPY's text-format lines (one CSV line each), undoes COPY's backslash escapes, writes them,
     and counts records as their first cell changes (for progress)."""
 
-    def __init__(self, out, on_record: Callable[[int], None] | None = None, every: int = 200):
+    def __init__(
+        self,
+        out,
+        on_record: Callable[[int], None] | None = None,
+        every: int = 200,
+        stop: threading.Event | None = None,
+    ):
         self.out = out
+        self._stop = stop
         self.rows = 0
         self.records = 0
         self._last = None
@@ -60,6 +71,9 @@ class _CountingWriter:
         self._every = every
 
     def write(self, data) -> int:
+        if self._stop is not None and self._stop.is_set():
+            # The server may have sent the rest already: stop reading it (psycopg2 ends the COPY with this error).
+            raise ExportCancelled("another stream of the export failed")
         if isinstance(data, str):
             data = data.encode()
         if b"\\" in data:
@@ -122,6 +136,8 @@ class _Streams:
         self.parts: list[IO[bytes]] = []
         self.writers: list[_CountingWriter] = []
         self.errors: list[BaseException] = []
+        self.jobs: list[threading.Thread] = []
+        self.stop = threading.Event()
 
     def run(self) -> int:
         try:
@@ -134,11 +150,11 @@ class _Streams:
                 cursor.execute("SELECT pg_export_snapshot()")
                 snapshot = cursor.fetchone()[0]
             bounds = [None, *starts, None]
-            jobs = []
+            jobs = self.jobs
             for i in range(len(bounds) - 1):
                 wrapper = first if i == 0 else self._open()
                 sink = self.out if i == 0 else self._part()
-                writer = _CountingWriter(sink)
+                writer = _CountingWriter(sink, stop=self.stop)
                 self.writers.append(writer)
                 sql = self.query.over(bounds[i], bounds[i + 1])
                 jobs.append(threading.Thread(target=self._stream, args=(wrapper, i, snapshot, sql, writer),
@@ -152,6 +168,10 @@ class _Streams:
                 _append(part, self.out)
             return sum(w.rows for w in self.writers)
         finally:
+            if any(job.is_alive() for job in self.jobs):  # the calling thread failed (e.g. its progress write)
+                self._cancel()
+                for job in self.jobs:
+                    job.join()
             for part in self.parts:
                 part.close()
             for wrapper in self.wrappers:
@@ -211,6 +231,7 @@ class _Streams:
                 self.on_record(done)
 
     def _cancel(self) -> None:
+        self.stop.set()
         for wrapper in self.wrappers:
             raw = wrapper.connection
             if raw is not None and not raw.closed:

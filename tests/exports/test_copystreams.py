@@ -119,19 +119,23 @@ def test_a_save_committed_during_the_export_is_in_no_stream(committed_sojia, tmp
     assert FormInstance.objects.filter(data__country="ZQXW").count() == 2
 
 
-def test_progress_is_reported_from_the_calling_thread_which_may_use_the_database(committed_sojia, monkeypatch):
-    """The job's progress row is written on Django's connection: it must be free while the streams run."""
+def deidentified_query(world) -> sqlflat.FlatQuery:
     from registry.exports.profiles import anchor_field, plan_columns
     from registry.exports.services import columns_for, project_secret
     from registry.services.design import design_of
 
-    scope = committed_sojia.scope("dm")
-    project = committed_sojia.project
+    scope, project = world.scope("dm"), world.project
     design = design_of(project)
     options = ExportOptions(profile="deidentified", format="csv")
     plans = plan_columns(design, columns_for(design, options, scope), options.profile, options.date_mode)
     anchor = anchor_field(design, project)
-    query = sqlflat.build_query(scope, design, plans, secret=project_secret(project), anchor=anchor)
+    return sqlflat.build_query(scope, design, plans, secret=project_secret(project), anchor=anchor)
+
+
+def test_progress_is_reported_from_the_calling_thread_which_may_use_the_database(committed_sojia, monkeypatch):
+    """The job's progress row is written on Django's connection: it must be free while the streams run."""
+    project = committed_sojia.project
+    query = deidentified_query(committed_sojia)
     seen: list[int] = []
 
     def progress(done: int) -> None:
@@ -155,4 +159,26 @@ def test_a_failing_stream_fails_the_export_and_leaves_no_connection(committed_so
     open_before = backends()
     with pytest.raises(Exception, match="division by zero"):
         copystreams.copy_flat_csv(records, io.BytesIO(), streams=3)
+    assert backends(open_before) == open_before
+
+
+def test_a_failing_progress_write_cancels_the_streams(committed_sojia, monkeypatch):
+    monkeypatch.setattr(copystreams, "PROGRESS_POLL_SECONDS", 0.001)
+    query = deidentified_query(committed_sojia)
+    open_before = backends()
+    write, running = copystreams._CountingWriter.write, []
+
+    def slow_write(self, data):  # the streams are still running when the progress write fails
+        running.append(1)
+        time.sleep(0.01)
+        return write(self, data)
+
+    monkeypatch.setattr(copystreams._CountingWriter, "write", slow_write)
+
+    def progress(done: int) -> None:
+        raise RuntimeError("the job row is gone")
+
+    with pytest.raises(RuntimeError, match="the job row is gone"):
+        copystreams.copy_flat_csv(query, io.BytesIO(), on_record=progress, streams=2, every=1)
+    assert 0 < len(running) < 100  # cancelled long before the ~1,000 rows were written
     assert backends(open_before) == open_before
