@@ -178,7 +178,8 @@ class BuiltinChecker:
         self.record_id_field = design.record_id_field
         self._specs: dict[str, list[FieldSpec]] = {}
         self._branching: dict[tuple[str, str], Memoized] = {}
-        self._outliers: dict[str, dict[str, bool]] = {name: {} for name in self.stats}
+        self._outliers: dict[str, dict[str, str]] = {name: {} for name in self.stats}
+        self._hashes: dict[str, str] = {}
         self._validated: dict[str, dict[str, list[tuple[str, str]]]] = {}
         self._type_checks: dict[str, dict[str, tuple[str | None, object]]] = {}
         self._comparables: dict[tuple[str, str], object] = {}
@@ -212,9 +213,16 @@ class BuiltinChecker:
         validated = self._validated
         found: list[Finding] = []
 
+        hashes = self._hashes
+
         def add(rule: str, f: Field, raw: str, message: str) -> None:
             shown = MASK if f.identifier and raw else raw
-            found.append(Finding(rule, record, event, instrument, instance, f.name, shown, value_hash(raw), message))
+            digest = hashes.get(raw)
+            if digest is None:  # blanks (rule A) and repeated numbers (rule E) are most findings
+                if len(hashes) >= MAX_VERDICTS:
+                    hashes.clear()
+                digest = hashes[raw] = value_hash(raw)
+            found.append(Finding(rule, record, event, instrument, instance, f.name, shown, digest, message))
 
         def visible(spec: FieldSpec) -> bool:
             logic = spec.visible
@@ -277,14 +285,16 @@ class BuiltinChecker:
                     add(rule, f, raw, message)
             if name in outliers:
                 seen = outliers[name]  # numbers repeat a lot: decide each distinct text once
-                outlier = seen.get(raw)
+                outlier = seen.get(raw)  # the message, or "" when the value is not an outlier
                 if outlier is None:
                     number = to_number(raw)
                     mean, sd = stats[name]
-                    outlier = seen[raw] = number is not None and sd > 0 and abs(float(number) - mean) > 2 * sd
+                    far = number is not None and sd > 0 and abs(float(number) - mean) > 2 * sd
+                    outlier = f"{raw} is more than 2 SD from the mean ({mean:.4g} ± {sd:.4g})" if far else ""
+                    if len(seen) < MAX_VERDICTS:
+                        seen[raw] = outlier
                 if outlier:
-                    mean, sd = stats[name]
-                    add("E", f, raw, f"{raw} is more than 2 SD from the mean ({mean:.4g} ± {sd:.4g})")
+                    add("E", f, raw, outlier)
             if rule_h and spec.is_calc:
                 self._check_calc(spec, ctx, raw, add)
         if "G" in rules:
