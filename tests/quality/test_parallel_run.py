@@ -59,6 +59,34 @@ def test_two_processes_store_exactly_the_single_process_discrepancies(cohort, se
     assert double.job.progress == 100 and double.job.status == Job.Status.SUCCEEDED
 
 
+def test_shards_fork_from_a_daemonic_process_as_celerys_prefork_children_are(cohort, settings):
+    """multiprocessing refuses children to daemonic processes (Celery's prefork pool); os.fork does not."""
+    import multiprocessing
+
+    from django.db import connections
+
+    project = cohort
+    settings.QUALITY_RUN_PROCESSES = 2
+    context = multiprocessing.get_context("fork")
+    answers = context.Queue()
+
+    def worker() -> None:
+        parallel._detach_connections()  # the test's own connection stays the test's
+        try:
+            with pytest.raises(AssertionError, match="daemonic"):
+                context.Process(target=print).start()
+            run = run_sync(scope=system(project))
+            answers.put((run.summary["processes"], run.summary["found"], run.job.status))
+        finally:
+            connections.close_all()
+
+    process = context.Process(target=worker, daemon=True)
+    process.start()
+    processes, found, status = answers.get(timeout=300)
+    process.join(60)
+    assert (processes, status) == (2, Job.Status.SUCCEEDED) and found > 100
+
+
 def test_a_failing_shard_fails_the_run_and_keeps_no_rows(cohort, settings, monkeypatch):
     project = cohort
     settings.QUALITY_RUN_PROCESSES = 2
