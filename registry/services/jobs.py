@@ -11,6 +11,7 @@ import logging
 import os
 import socket
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from django.db import connection, transaction
@@ -30,6 +31,8 @@ JOB_TASKS: dict[str, str] = {
 }
 # Written to Job.error while the job waits for the broker; cleared when it is dispatched.
 DISPATCH_WAITING = "waiting for the job queue: Redis could not be reached; the job starts when it is back"
+# A queued job older than this when a worker (re)connects is dispatched again (see job_requeue_stalled).
+STALE_QUEUED_AFTER = timedelta(minutes=2)
 _LOCK_SPACE = 0x4A0B  # first key of the two-key advisory lock, so job locks never meet other locks
 
 
@@ -133,14 +136,20 @@ def job_is_orphaned(job: Job) -> bool:
 
 
 def job_requeue_stalled(queue: str | None = None) -> list[int]:
-    """Dispatch again the jobs that wait for the broker and the jobs orphaned by a dead worker.
+    """Dispatch again the jobs that wait for the broker, the jobs orphaned by a dead worker, and the
+    jobs queued for a while without being claimed.
 
-    Called by each worker when it (re)connects to the broker. A job that is also still in the queue
-    gets a second message; the claim makes that one a no-op.
+    Called by each worker when it (re)connects to the broker. The last kind covers a worker killed
+    after it took a job's message but before it claimed the job: the message is lost with it until
+    the broker's visibility timeout (an hour) redelivers it. A job that is also still in the queue
+    gets a second message; the claim makes whichever comes second a no-op.
     """
     sent = []
-    stalled = Job.objects.filter(status=Job.Status.QUEUED, error=DISPATCH_WAITING) | Job.objects.filter(
-        status=Job.Status.RUNNING
+    unclaimed_since = timezone.now() - STALE_QUEUED_AFTER
+    stalled = (
+        Job.objects.filter(status=Job.Status.QUEUED, error=DISPATCH_WAITING)
+        | Job.objects.filter(status=Job.Status.QUEUED, created_at__lt=unclaimed_since)
+        | Job.objects.filter(status=Job.Status.RUNNING)
     )
     for job in stalled.order_by("pk"):
         task = JOB_TASKS.get(job.kind)

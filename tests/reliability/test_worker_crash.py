@@ -136,3 +136,23 @@ def test_rule_run_killed_mid_job_stores_its_findings_once(world, worker_factory)
     distinct = stored.values("rule", "record", "event", "instance", "field").distinct().count()
     assert stored.count() == distinct > 0  # the first attempt's rows were not kept beside the second's
     assert AuditEvent.objects.filter(action="dq_run", details__run=run.pk).count() == 1
+
+
+def test_a_job_whose_message_died_with_its_worker_runs_when_a_worker_reconnects(world, worker_factory):
+    """A worker killed after taking a job's message but before claiming it loses the message (the broker
+    gives it back only after its visibility timeout, an hour). A worker starting up dispatches again every
+    job queued for longer than STALE_QUEUED_AFTER, so the job runs; a job queued just now is left alone."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from registry.services.jobs import STALE_QUEUED_AFTER, job_create
+
+    lost = job_create(kind="ping", params={"message": "lost with its worker"})  # no message was ever sent
+    Job.objects.filter(pk=lost.pk).update(created_at=timezone.now() - STALE_QUEUED_AFTER - timedelta(seconds=5))
+    fresh = job_create(kind="ping", params={"message": "its message is still on its way"})
+
+    worker_factory().start()
+    wait_until(lambda: Job.objects.get(pk=lost.pk).status == Job.Status.SUCCEEDED, 120, "the lost job to run")
+    assert Job.objects.get(pk=lost.pk).result["pong"] == "lost with its worker"
+    assert Job.objects.get(pk=fresh.pk).status == Job.Status.QUEUED  # not sent twice while its message may be queued
