@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from registry.access import Right, project_scope_or_404, record_or_404
-from registry.models import Membership
+from registry.models import Job, Membership
 from registry.quality.models import Discrepancy, Priority, QualityRun, QueryStatus, ResponseCategory, Rule
 from registry.quality.rules import BUILTIN_RULES
 from registry.quality.services import notifications
@@ -119,9 +119,11 @@ def run_status(request: HttpRequest, code: str, run_id: int) -> JsonResponse:
     scope = project_scope_or_404(request.user, code, Right.RUN_QUALITY)
     run = _run_or_404(scope, run_id)
     job = run.job
+    # A queued job's error is the broker-outage message (jobs.DISPATCH_WAITING): the monitor sees why it waits.
+    error = job.error if job and job.status in (Job.Status.FAILED, Job.Status.QUEUED) else ""
     return JsonResponse({"status": job.status if job else "succeeded", "progress": job.progress if job else 100,
                          "total": (job.total if job else 100) or 100, "finished": run.finished_at is not None,
-                         "error": bool(job and job.error)})  # fmt: skip
+                         "error": error})  # fmt: skip
 
 
 @login_required

@@ -12,6 +12,7 @@ import requests
 
 from registry.exports.models import Release
 from registry.models import AuditEvent, FormInstance, Job
+from registry.quality.services.runs import run_start
 from registry.services.jobs import DISPATCH_WAITING
 from registry.services.records import record_create
 from tests.registry.designs import import_classic
@@ -58,12 +59,24 @@ def test_redis_down_forms_save_jobs_wait_with_a_message_then_run(
     status = dm.get(f"{base}/projects/{CODE}/exports/{release.public_id}/status.json", timeout=60).json()
     assert status["status"] != "failed" and status["error"] == DISPATCH_WAITING  # the user is told why it waits
     assert DISPATCH_WAITING in dm.get(f"{base}/projects/{CODE}/exports/", timeout=60).text
+    run = run_start(scope=world.scope("dm"), rules=["A"])  # a data-quality run waits the same way
+    run_job = Job.objects.get(pk=run.job_id)
+    assert (run_job.status, run_job.error) == (Job.Status.QUEUED, DISPATCH_WAITING)
+    run_url = f"{base}/projects/{CODE}/quality/runs/{run.pk}/"
+    assert dm.get(run_url + "status.json", timeout=60).json()["error"] == DISPATCH_WAITING
+    assert DISPATCH_WAITING in dm.get(run_url, timeout=60).text
 
     app_on_broker.start()  # the same port: the worker reconnects by itself and dispatches the waiting job
     wait_until(lambda: Job.objects.get(pk=job.pk).status in (Job.Status.SUCCEEDED, Job.Status.FAILED), 120,
                "the waiting job to run once Redis is back")  # fmt: skip
     job.refresh_from_db()
     assert job.status == Job.Status.SUCCEEDED and job.error == ""
+    wait_until(lambda: Job.objects.get(pk=run_job.pk).status in (Job.Status.SUCCEEDED, Job.Status.FAILED), 120,
+               "the waiting rule run to run once Redis is back")  # fmt: skip
+    run_job.refresh_from_db()
+    assert run_job.status == Job.Status.SUCCEEDED and run_job.error == ""
+    run_state = dm.get(run_url + "status.json", timeout=60).json()
+    assert run_state["finished"] and run_state["error"] == ""
     status = dm.get(f"{base}/projects/{CODE}/exports/{release.public_id}/status.json", timeout=60).json()
     assert status["status"] == "ready" and status["error"] == ""
     download = dm.get(status["download_url"] if status["download_url"].startswith("http") else

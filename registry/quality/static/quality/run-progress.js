@@ -6,6 +6,7 @@
   var url = box.dataset.statusUrl;
   var bar = box.querySelector(".progress-bar");
   var holder = box.querySelector(".progress");
+  var waiting = box.querySelector("[data-testid=run-waiting]");
   function poll() {
     fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
       .then(function (response) { return response.json(); })
@@ -14,6 +15,7 @@
         bar.style.width = percent + "%";
         bar.textContent = percent + "%";
         holder.setAttribute("aria-valuenow", String(percent));
+        if (waiting) { waiting.textContent = state.status === "queued" ? state.error : ""; }
         if (state.finished || state.status === "failed") {
           window.location.reload();
         } else {
