@@ -1,5 +1,6 @@
 """The simulated users: one thread each, a bounded loop of form opens and saves, dashboard views, query
-pages and API exports against 127.0.0.1 only. Each answer is timed; each accepted save is remembered."""
+lists and answers, and API exports against 127.0.0.1 only. Each answer is timed; each accepted save and
+query answer is remembered."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import requests
 
 from registry.loadtest.setup import LoadUser
 
-ACTIONS = ("form_open", "form_save", "dashboard", "query_list", "api_export")
+ACTIONS = ("form_open", "form_save", "dashboard", "query_list", "query_answer", "api_export")
 CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 ROW_VERSION = re.compile(r'name="row_version" value="(\d*)"')
 
@@ -26,6 +27,7 @@ class Report:
     timings: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     errors: list[str] = field(default_factory=list)
     saves: list[tuple[str, str]] = field(default_factory=list)  # (record_id, weight) answered 2xx/3xx
+    answers: list[int] = field(default_factory=list)  # ids of the queries whose answer was accepted
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def add(self, action: str, seconds: float, error: str = "") -> None:
@@ -54,6 +56,7 @@ class SimulatedUser:
         self.session = requests.Session()
         self.rng = random.Random(seed)  # noqa: S311 - a workload mix, not a secret
         self.counter = 0
+        self.pending_queries = list(user.open_queries)
 
     def _timed(self, action: str, call, ok=(200,)):
         started = time.perf_counter()
@@ -97,6 +100,17 @@ class SimulatedUser:
             with self.report.lock:
                 self.report.saves.append((self.user.record_id, weight))
 
+    def answer_query(self, pk: int) -> None:
+        """The coordinator answers an open query on her record, as the query page's form does."""
+        url = f"{self.base}/projects/{self.code}/queries/{pk}/"
+        data = {"csrfmiddlewaretoken": self.session.cookies.get("csrftoken", ""), "action": "answer",
+                "category": "confirmed", "comment": "Checked against the source: correct."}  # fmt: skip
+        answered = self._timed("query_answer", lambda: self.session.post(
+            url, data=data, allow_redirects=False, timeout=60, headers={"Referer": url}), ok=(302,))  # fmt: skip
+        if answered is not None:
+            with self.report.lock:
+                self.report.answers.append(pk)
+
     def step(self) -> None:
         roll = self.rng.random()
         if roll < 0.4:
@@ -106,6 +120,8 @@ class SimulatedUser:
         elif roll < 0.85:
             self._timed("query_list", lambda: self.session.get(f"{self.base}/projects/{self.code}/queries/",
                                                                timeout=60))  # fmt: skip
+            if self.pending_queries:
+                self.answer_query(self.pending_queries.pop())
         else:
             self._timed(
                 "api_export",

@@ -1,4 +1,5 @@
-"""The load test's study: the classic design, two sites, one coordinator per simulated user, a record each."""
+"""The load test's study: the classic design, two sites, one coordinator per simulated user, a record each,
+and open queries on each record (raised by a monitor) for the users to answer."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from forms.models import Project
 from registry.access import scope_for
 from registry.api.services.tokens import token_create
 from registry.models import Membership, Role, Site
+from registry.quality.models import Query, QueryStatus
+from registry.quality.services.queries import query_open
 from registry.services.records import record_create
 
 CLASSIC = """field_name,form_name,section_header,field_type,field_label,select_choices_or_calculations,field_note,\
@@ -25,12 +28,16 @@ crp,labs,,text,CRP (mg/L),,,number,0,300,,,,,,,,
 PASSWORD = "load-test-password-1"  # noqa: S105 - throwaway users of a throwaway project
 
 
+QUERIES_PER_USER = 10  # open queries a monitor raised on each user's record, for the users to answer
+
+
 @dataclass(frozen=True)
 class LoadUser:
     username: str
     password: str
     record_id: str
     token: str
+    open_queries: tuple[int, ...] = ()  # ids of open queries on the user's record
 
 
 def prepare(code: str, users: int) -> list[LoadUser]:
@@ -44,6 +51,11 @@ def prepare(code: str, users: int) -> list[LoadUser]:
     sites = [Site.objects.get_or_create(project=project, code=c, defaults={"name": f"Site {c}",
              "record_prefix": c.upper() * 3})[0] for c in ("la", "lb")]  # fmt: skip
     user_model = get_user_model()
+    monitor = user_model.objects.filter(username=f"{code}_monitor").first() or user_model.objects.create_user(
+        username=f"{code}_monitor", password=PASSWORD
+    )
+    Membership.objects.get_or_create(user=monitor, project=project, defaults={"role": Role.MONITOR, "site": None})
+    monitor_scope = scope_for(monitor, project)
     made = []
     for i in range(users):
         username = f"{code}_user{i:03d}"
@@ -54,5 +66,17 @@ def prepare(code: str, users: int) -> list[LoadUser]:
         Membership.objects.get_or_create(user=user, project=project, defaults={"role": Role.COORDINATOR, "site": site})
         scope = scope_for(user, project)
         record = scope.records().filter(created_by=user).first() or record_create(scope=scope, site=site)
-        made.append(LoadUser(username, PASSWORD, record.record_id, token_create(user=user, project=project)))
+        queries = _open_queries(monitor_scope, record)
+        made.append(LoadUser(username, PASSWORD, record.record_id, token_create(user=user, project=project),
+                             queries))  # fmt: skip
     return made
+
+
+def _open_queries(monitor_scope, record) -> tuple[int, ...]:
+    """The record's open queries, topped up to QUERIES_PER_USER (a re-run reuses the project)."""
+    open_ids = list(Query.objects.filter(record=record, status=QueryStatus.OPEN).values_list("pk", flat=True))
+    for _ in range(QUERIES_PER_USER - len(open_ids)):
+        query = query_open(scope=monitor_scope, record=record, comment="Load test: please confirm the weight",
+                           event="event_1_arm_1", instrument="demographics", field="weight")  # fmt: skip
+        open_ids.append(query.pk)
+    return tuple(open_ids)

@@ -11,7 +11,7 @@ from django.db import close_old_connections
 from registry.loadtest.client import run_load
 from registry.loadtest.server import free_port, start_gunicorn, stop
 from registry.loadtest.setup import prepare
-from registry.loadtest.verify import missing_saves
+from registry.loadtest.verify import missing_answers, missing_saves
 
 
 class Command(BaseCommand):
@@ -38,9 +38,11 @@ class Command(BaseCommand):
         finally:
             stop(server)
         problems = missing_saves(project, report.saves)
+        unanswered = missing_answers(report.answers)
         result = {"users": users, "seconds": seconds, "actions": report.summary(), "errors": len(report.errors),
-                  "saves": len(report.saves), "saves_missing": len(problems),
-                  "first_errors": report.errors[:10] + problems[:10]}  # fmt: skip
+                  "saves": len(report.saves), "saves_missing": len(problems), "query_answers": len(report.answers),
+                  "answers_missing": len(unanswered),
+                  "first_errors": report.errors[:10] + problems[:10] + unanswered[:10]}  # fmt: skip
         if json:
             self.stdout.write(_dumps(result))
         else:
@@ -50,10 +52,13 @@ class Command(BaseCommand):
                 self.stdout.write(f"{action:<12} {row['count']:>7} {row['p50_ms']:>9} {row['p95_ms']:>9}")
             self.stdout.write(f"errors: {result['errors']}  accepted saves: {result['saves']}  "
                               f"not in database/audit: {result['saves_missing']}")  # fmt: skip
+            self.stdout.write(f"accepted query answers: {result['query_answers']}  "
+                              f"not stored/audited: {result['answers_missing']}")  # fmt: skip
             for line in result["first_errors"]:
                 self.stdout.write(f"  {line}")
-        if report.errors or problems:
-            raise CommandError(f"{len(report.errors)} errors, {len(problems)} saves missing")
+        if report.errors or problems or unanswered:
+            raise CommandError(f"{len(report.errors)} errors, {len(problems)} saves missing, "
+                               f"{len(unanswered)} query answers missing")  # fmt: skip
 
 
 def _dumps(data: dict) -> str:
