@@ -177,9 +177,14 @@ class Field(models.Model):
 
     @property
     def is_calc(self) -> bool:
-        return self.field_type == FieldType.CALC or any(
-            t["tag"] in ("@CALCTEXT", "@CALCDATE") for t in self.action_tags
-        )
+        # Asked for every field on every save: kept until the type or the tags are replaced.
+        cached = self.__dict__.get("_is_calc")
+        if cached is None or cached[0] != self.field_type or cached[1] is not self.action_tags:
+            value = self.field_type == FieldType.CALC or any(
+                t["tag"] in ("@CALCTEXT", "@CALCDATE") for t in self.action_tags
+            )
+            cached = self.__dict__["_is_calc"] = (self.field_type, self.action_tags, value)
+        return cached[2]
 
     @property
     def calc_expression(self) -> str | None:

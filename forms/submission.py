@@ -18,7 +18,6 @@ import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
-from forms.models import checkbox_column
 from forms.rendering import field_choices, has_tag, missing_name, values_from_form
 from forms.values import DATE_TYPES, validation_type
 
@@ -86,8 +85,8 @@ def read_submission(
                 chosen = post.getlist(name)
                 if any(code not in offered for code in chosen):
                     return None
-                for code, _ in field.choices:
-                    values[checkbox_column(name, code)] = "1" if code in chosen else "0"
+                for (code, _), column in zip(field.choices, field.checkbox_columns(), strict=True):
+                    values[column] = "1" if code in chosen else "0"
             elif ftype in ("radio", "yesno", "truefalse", "dropdown", "sql"):
                 value = post.get(name) or ""
                 if value and value not in offered:
