@@ -117,13 +117,19 @@ def _stats_query(project_pk: int, instrument: str, fields: list[str]) -> tuple[l
     names = ", ".join(f"n{i}" for i in range(len(fields)))
     per_field = _NUM.count("{v}")
     with connection.cursor() as cursor:
+        # Rows summed in one fixed order: a parallel plan (how rows fall to its workers) or a sequential scan
+        # joining another one mid-table (synchronize_seqscans) changes the order, so the last bits of a float
+        # mean or SD changed from run to run at 10,000 patients (and with them an outlier at 2 SD exactly).
+        cursor.execute("SET max_parallel_workers_per_gather = 0; SET synchronize_seqscans = off")
         cursor.execute(
             f"SELECT {aggregates} FROM registry_forminstance a JOIN registry_record r ON r.id = a.record_id "  # noqa: S608 - generated names and placeholders only
             f"CROSS JOIN LATERAL (SELECT {numbers} OFFSET 0) x({names}) "
             "WHERE r.project_id = %s AND a.instrument = %s",
             [*(name for name in fields for _ in range(per_field)), project_pk, instrument],
         )
-        return fields, cursor.fetchone()
+        row = cursor.fetchone()
+        cursor.execute("RESET max_parallel_workers_per_gather; RESET synchronize_seqscans")
+        return fields, row
 
 
 def _in_threads(query: Callable, calls: list[tuple]) -> list:
@@ -152,7 +158,8 @@ def numeric_stats(project, design: Design, selection: Selection) -> dict[str, tu
         for name in names:
             by_instrument.setdefault(design.instrument_of[name], []).append(name)
         stats: dict[str, tuple[float, float]] = {}
-        for fields, row in _in_threads(_stats_query, [(project.pk, i, f) for i, f in by_instrument.items()]):
+        calls = [(project.pk, instrument, fields) for instrument, fields in by_instrument.items()]
+        for fields, row in _in_threads(_stats_query, calls):
             for i, name in enumerate(fields):
                 mean, sd = row[2 * i], row[2 * i + 1]
                 if mean is not None and sd is not None:
