@@ -135,7 +135,12 @@ def dictionary_download(request, code: str):
         raise Http404
     version = project.current_version
     if request.GET.get("version"):
-        version = get_object_or_404(project.versions, number=request.GET["version"])
+        number = request.GET["version"]
+        # Anything but a plausible number names no version, like a number that does not exist: int() would raise
+        # on text, and on more than 4300 digits.
+        if not number.isdecimal() or len(number) > 10:
+            raise Http404
+        version = get_object_or_404(project.versions, number=int(number))
     # Spreadsheet users open the CSV: the REDCap UI download's BOM and "@" space keep Excel from mangling it.
     body = export_dictionary(project, format=fmt, version=version, excel_safe=fmt == "csv")
     if fmt == "csv":

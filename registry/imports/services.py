@@ -79,15 +79,21 @@ def upload(*, scope: Scope, file_name: str, data: bytes, options: UploadOptions)
     if options.raw_or_label not in ("raw", "label"):
         raise ImportRefused("values are raw codes or labels")
     text = decode_upload(data)
+    if "\x00" in text:  # binary data or UTF-16 text; PostgreSQL text cannot even store it (was a 500)
+        raise ImportRefused(f"row {text.count(chr(10), 0, text.index(chr(0))) + 1}: the file holds NUL characters: "
+                            "it is not a CSV text file, or is saved as UTF-16 (save it as CSV UTF-8)")  # fmt: skip
     delimiter = options.delimiter or sniff_delimiter(text)
-    rows, _numbers = read_flat_csv(text, delimiter)
+    try:
+        rows, _numbers = read_flat_csv(text, delimiter)
+    except csv.Error as exc:
+        raise ImportRefused(_unreadable(text, delimiter, exc)) from exc
     if not rows:
         raise ImportRefused("the file has no data rows under its header")
     return ImportRun.objects.create(
         project=scope.project,
         user=_user(scope),
         username=getattr(scope.user, "username", "") or "",
-        file_name=(file_name or "upload.csv")[:255],
+        file_name=((file_name or "").replace("\x00", "") or "upload.csv")[:255],
         sha256=hashlib.sha256(data).hexdigest(),
         size=len(data),
         content=text,
@@ -95,9 +101,26 @@ def upload(*, scope: Scope, file_name: str, data: bytes, options: UploadOptions)
         date_format=options.date_format,
         raw_or_label=options.raw_or_label,
         overwrite=options.overwrite,
-        reason=options.reason.strip()[:500],
+        reason=options.reason.replace("\x00", "").strip()[:500],
         rows=len(rows),
     )
+
+
+def _unreadable(text: str, delimiter: str, exc: csv.Error) -> str:
+    """Why and where the csv module gave up on a file: its row (as read_flat_csv reads it) and the cause in words."""
+    read = 0  # rows are numbered like read_flat_csv's: records, the header being row 1
+    try:
+        for _cells in csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=delimiter):
+            read += 1
+    except csv.Error:
+        pass
+    row = read + 1  # the record the reader stopped in
+    cause = str(exc)
+    if "new-line character seen in unquoted field" in cause:
+        cause = "a line break (a lone carriage return, as old Mac files have) inside an unquoted cell"
+    elif "field larger than field limit" in cause:
+        cause = f"a cell is longer than {csv.field_size_limit()} characters"
+    return f"row {row}: the file is not a readable CSV file: {cause}"
 
 
 def runs_for(scope: Scope):
