@@ -200,12 +200,18 @@ def column_sql(plan: ColumnPlan, design, raw_or_label: str, export_checkbox_labe
     return _value_sql(plan, design, raw_or_label, aliases[c.instrument])
 
 
-_QUOTE_CHARS = lit('[,"\r\n]')
+# The characters that make a cell quoted: RFC 4180's (the releases), or PHP fputcsv's, which REDCap's API
+# uses and which also quotes a cell holding a space or a tab (the API's record export, registry/api).
+RFC4180_QUOTE = ',"\r\n'
+PHP_QUOTE = ',"\r\n\t '
+DATETIME_TYPES = ("datetime", "datetime_seconds")
 
 
-def needs_quoting(plan: ColumnPlan, design, raw_or_label: str) -> bool:
-    """Whether a cell can hold a comma, quote, CR or LF: text, labels and names do; codes, numbers, dates don't."""
+def needs_quoting(plan: ColumnPlan, design, raw_or_label: str, chars: str = RFC4180_QUOTE) -> bool:
+    """Whether a cell can hold one of `chars`: text, labels and names do; codes, numbers, dates don't
+    (a date and time holds a space)."""
     c = plan.column
+    spaced = " " in chars and plan.data_type in DATETIME_TYPES
     if c.kind == KIND_RECORD_ID:
         return plan.action != HASHED
     if c.kind in (KIND_EVENT, KIND_REPEAT_INSTRUMENT, KIND_DAG):
@@ -215,26 +221,29 @@ def needs_quoting(plan: ColumnPlan, design, raw_or_label: str) -> bool:
     if c.kind in (KIND_COMPLETE, KIND_CHECKBOX):
         return raw_or_label == "label"
     if plan.action in (SHIFTED, STUDY_DAYS):
-        return False
-    if plan.data_type in ("integer", "number", "date", "datetime", "datetime_seconds", "time"):
-        return bool(design.missing_codes) and any(_needs_quotes(code) for code in design.missing_codes)
+        return spaced and plan.action == SHIFTED
+    if plan.data_type in ("integer", "number", "date", *DATETIME_TYPES, "time"):
+        return spaced or (
+            bool(design.missing_codes) and any(_needs_quotes(code, chars) for code in design.missing_codes)
+        )
     if plan.data_type == "code" and raw_or_label != "label":
-        return any(_needs_quotes(code) for code, _ in design.field_map[c.field].choice_list()) or any(
-            _needs_quotes(code) for code in design.missing_codes
+        return any(_needs_quotes(code, chars) for code, _ in design.field_map[c.field].choice_list()) or any(
+            _needs_quotes(code, chars) for code in design.missing_codes
         )
     return True
 
 
-def _needs_quotes(text: str) -> bool:
-    return any(ch in text for ch in ',"\r\n')
+def _needs_quotes(text: str, chars: str = RFC4180_QUOTE) -> bool:
+    return any(ch in text for ch in chars)
 
 
-def csv_quoted(expr: str, quote: bool) -> str:
-    """A cell as CSV text: quoted (quotes doubled) when it holds a comma, quote, CR or LF."""
+def csv_quoted(expr: str, quote: bool, chars: str = RFC4180_QUOTE) -> str:
+    """A cell as CSV text: quoted (quotes doubled) when it holds one of `chars`."""
     if not quote:
         return f"({expr})::text"
     text = f"({expr})::text"
-    return f"CASE WHEN {text} ~ {_QUOTE_CHARS} THEN '\"' || replace({text}, '\"', '\"\"') || '\"' ELSE {text} END"
+    pattern = lit("[" + chars + "]")
+    return f"CASE WHEN {text} ~ {pattern} THEN '\"' || replace({text}, '\"', '\"\"') || '\"' ELSE {text} END"
 
 
 FORMAT_MAX_VALUES = 99  # a function takes at most 100 arguments; format's first is the format string
@@ -277,6 +286,7 @@ def build_query(
     anchor: tuple[str, str] | None = None,
     raw_or_label: str = "raw",
     export_checkbox_label: bool = False,
+    quote_chars: str = RFC4180_QUOTE,
 ) -> FlatQuery:
     exported = [p for p in plans if p.exported]
     needs_hash = any(p.action == HASHED for p in exported)
@@ -350,7 +360,8 @@ def build_query(
         c = exported[i].column
         if c.instrument is None or c.kind == KIND_RECORD_ID:
             pieces.append(csv_quoted(column_sql(exported[i], design, raw_or_label, export_checkbox_label, aliases),
-                                     needs_quoting(exported[i], design, raw_or_label)))  # fmt: skip
+                                     needs_quoting(exported[i], design, raw_or_label, quote_chars),
+                                     quote_chars))  # fmt: skip
             i += 1
             continue
         form = c.instrument
@@ -365,7 +376,8 @@ def build_query(
         cells = [
             csv_quoted(
                 column_sql(p, design, raw_or_label, export_checkbox_label, aliases),
-                needs_quoting(p, design, raw_or_label),
+                needs_quoting(p, design, raw_or_label, quote_chars),
+                quote_chars,
             )
             for p in block
         ]
