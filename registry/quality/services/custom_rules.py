@@ -58,20 +58,35 @@ def rule_save(*, scope: Scope, name: str, logic: str, real_time: bool, rule: Rul
     return rule
 
 
+NAME_MAX = Rule._meta.get_field("name").max_length
+
+
 def rules_import_csv(*, scope: Scope, text: str, replace: bool = False) -> list[Rule]:
     """REDCap's rule CSV (rule_name, rule_logic, real_time_execution); all rows are checked before any is saved."""
     scope.require(Right.DESIGN)
     design = design_of(scope.project)
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    if [c.strip() for c in reader.fieldnames or []][:2] != CSV_COLUMNS[:2]:
-        raise RuleImportError(["the header must be rule_name,rule_logic,real_time_execution"])
+    if "\x00" in text:  # PostgreSQL stores no NUL in text; a binary or UTF-16 file holds them
+        raise RuleImportError(["the file holds NUL characters: save it as CSV (UTF-8)"])
+    # newline="": the csv module reads CR, LF and CRLF line ends itself (an old Mac file is a CSV too).
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff"), newline=""))
     rows, problems = [], []
-    for line, row in enumerate(reader, start=2):
-        name, logic = (row.get("rule_name") or "").strip(), (row.get("rule_logic") or "").strip()
-        problem = check_logic(design, logic) if logic else "empty logic"
-        if problem or not name:
-            problems.append(f"line {line}: {problem or 'empty name'}")
-        rows.append((name, logic, (row.get("real_time_execution") or "").strip().lower() in ("y", "1", "yes", "true")))
+    try:
+        if [c.strip() for c in reader.fieldnames or []][:2] != CSV_COLUMNS[:2]:
+            raise RuleImportError(["the header must be rule_name,rule_logic,real_time_execution"])
+        for row in reader:
+            line = reader.line_num
+            name, logic = (row.get("rule_name") or "").strip(), (row.get("rule_logic") or "").strip()
+            problem = check_logic(design, logic) if logic else "empty logic"
+            if not problem and not name:
+                problem = "empty name"
+            if not problem and len(name) > NAME_MAX:
+                problem = f"the rule name is longer than {NAME_MAX} characters"
+            if problem:
+                problems.append(f"line {line}: {problem}")
+            real_time = (row.get("real_time_execution") or "").strip().lower() in ("y", "1", "yes", "true")
+            rows.append((name, logic, real_time))
+    except csv.Error as exc:  # e.g. a cell longer than the csv module takes
+        raise RuleImportError([f"line {reader.line_num}: not readable as CSV ({exc})"]) from None
     if problems:
         raise RuleImportError(problems)
     with transaction.atomic():
