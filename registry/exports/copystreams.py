@@ -153,11 +153,18 @@ class _Streams:
             jobs = self.jobs
             for i in range(len(bounds) - 1):
                 wrapper = first if i == 0 else self._open()
+                if i > 0:
+                    # Imported here, before any stream starts: the snapshot lives only while the first
+                    # transaction is open, and the first stream commits as soon as its COPY ends (on a
+                    # small export, before another thread would have reached its import).
+                    other = wrapper.connection.cursor()
+                    other.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                    other.execute("SET TRANSACTION SNAPSHOT %s", [snapshot])
                 sink = self.out if i == 0 else self._part()
                 writer = _CountingWriter(sink, stop=self.stop)
                 self.writers.append(writer)
                 sql = self.query.over(bounds[i], bounds[i + 1])
-                jobs.append(threading.Thread(target=self._stream, args=(wrapper, i, snapshot, sql, writer),
+                jobs.append(threading.Thread(target=self._stream, args=(wrapper, i, sql, writer),
                                              name=f"export-copy-{i}", daemon=True))  # fmt: skip
             for job in jobs:
                 job.start()
@@ -204,12 +211,10 @@ class _Streams:
         )
         return [row[0] for row in cursor.fetchall()]
 
-    def _stream(self, wrapper, index: int, snapshot: str | None, sql: str, writer: _CountingWriter) -> None:
+    def _stream(self, wrapper, index: int, sql: str, writer: _CountingWriter) -> None:
+        """Stream `index` (0: the first range, on the connection that exported the snapshot)."""
         try:
-            cursor = wrapper.connection.cursor()
-            if index > 0:
-                cursor.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-                cursor.execute("SET TRANSACTION SNAPSHOT %s", [snapshot])
+            cursor = wrapper.connection.cursor()  # every stream's transaction is open, on the one snapshot
             _run_copy(cursor, sql, writer)
             cursor.execute("COMMIT")
         except BaseException as exc:  # reported by the calling thread, which cancels the other streams

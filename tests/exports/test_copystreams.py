@@ -119,6 +119,36 @@ def test_a_save_committed_during_the_export_is_in_no_stream(committed_sojia, tmp
     assert FormInstance.objects.filter(data__country="ZQXW").count() == 2
 
 
+def test_a_late_stream_still_reads_the_snapshot_after_the_first_stream_committed(
+    committed_sojia, tmp_path, settings, monkeypatch
+):
+    """The snapshot lives only while the first stream's transaction is open, and the first stream commits as
+    soon as its COPY ends. Every other stream imports it before any stream starts, so a stream whose thread
+    starts late (a busy machine; here a sleep) still exports its range (it failed with 'invalid snapshot
+    identifier', which a worker crash test met on a loaded machine)."""
+    scope = committed_sojia.scope("dm")
+    settings.EXPORT_COPY_STREAMS = 1
+    one = csv_bytes(scope, tmp_path, "one", profile="full")
+    original = copystreams._Streams._stream
+    first_done = []
+
+    def late(self, wrapper, index, *args):
+        if index == 0:
+            result = original(self, wrapper, index, *args)
+            first_done.append(True)
+            return result
+        for _ in range(200):  # until the first stream has committed
+            if first_done:
+                break
+            time.sleep(0.02)
+        return original(self, wrapper, index, *args)
+
+    monkeypatch.setattr(copystreams._Streams, "_stream", late)
+    settings.EXPORT_COPY_STREAMS = 2
+    assert csv_bytes(scope, tmp_path, "late", profile="full") == one
+    assert first_done
+
+
 def deidentified_query(world) -> sqlflat.FlatQuery:
     from registry.exports.profiles import anchor_field, plan_columns
     from registry.exports.services import columns_for, project_secret
