@@ -191,7 +191,9 @@ SESSION_IDLE_TIMEOUT = env.get_int("SESSION_IDLE_TIMEOUT_MINUTES", 30, minimum=1
 # Activity never extends a session past this (registry/security/session_clock.py).
 SESSION_ABSOLUTE_TIMEOUT = env.get_int("SESSION_ABSOLUTE_TIMEOUT_HOURS", 12, minimum=1) * 3600
 SESSION_COOKIE_AGE = SESSION_IDLE_TIMEOUT
-SESSION_SAVE_EVERY_REQUEST = True  # the cookie age is an idle timeout, renewed on activity
+# The cookie age is an idle timeout, renewed when the session is saved: the session clock
+# (registry/security/session_clock.py) records activity, and so saves the session, once a minute.
+SESSION_SAVE_EVERY_REQUEST = False
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True

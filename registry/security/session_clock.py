@@ -1,6 +1,6 @@
 """Idle and absolute session timeouts, kept as two timestamps in the session itself.
 
-Django's session expiry (SESSION_COOKIE_AGE, renewed on every request) already ends idle sessions;
+Django's session expiry (SESSION_COOKIE_AGE, renewed whenever the session is saved) already ends idle sessions;
 the middleware checks the same clock on the server explicitly and adds the absolute limit that
 activity never extends, then logs the user out with an audit row saying which limit ended it.
 """
@@ -19,6 +19,10 @@ from registry.services.audit import Change, audit_append
 
 STARTED = "security.started"
 SEEN = "security.seen"
+# Activity is recorded at most once a minute: the idle limit is counted in tens of minutes, and writing
+# the session row (three round trips and a signed, compressed cookie value) on every request cost a
+# tenth of a form save. A session may so end up to a minute before its idle limit, never after.
+SEEN_EVERY = 60
 
 
 def start(session, now: float | None = None) -> None:
@@ -57,6 +61,6 @@ class SessionTimeoutMiddleware:
                 return redirect_to_login(request.get_full_path())
             if STARTED not in request.session:
                 start(request.session, now)  # sessions opened without the login view (e.g. force_login)
-            else:
-                request.session[SEEN] = now
+            elif now - request.session.get(SEEN, 0) >= SEEN_EVERY:
+                request.session[SEEN] = now  # a changed session is saved, and its cookie renewed
         return self.get_response(request)

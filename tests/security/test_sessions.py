@@ -62,3 +62,22 @@ def test_timeouts_follow_the_environment_and_reject_nonsense():
     assert result.stderr.strip() == (
         "configuration error: SESSION_ABSOLUTE_TIMEOUT_HOURS='half a day' is not valid: expected a whole number"
     )
+
+
+def test_activity_is_recorded_once_a_minute_not_on_every_request(world):
+    """Each request within a minute of the last recorded activity leaves the session row alone (a save of it
+    is three round trips); the first request after that minute records the activity again."""
+    from django.contrib.sessions.models import Session
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = logged_in(world)
+    set_clock(client, seen=10)
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/projects/sec/audit/").status_code == 200
+    assert not [q for q in queries.captured_queries if q["sql"].startswith("UPDATE") and "django_session" in q["sql"]]
+    assert 9 < time.time() - client.session[SEEN] < 60  # not moved
+    set_clock(client, seen=61)
+    assert client.get("/projects/sec/audit/").status_code == 200
+    assert time.time() - client.session[SEEN] < 5  # recorded again
+    assert Session.objects.filter(session_key=client.session.session_key).exists()
