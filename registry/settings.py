@@ -166,6 +166,8 @@ CELERY_TASK_DEFAULT_QUEUE = env.get_str("CELERY_TASK_DEFAULT_QUEUE", "default")
 # A worker started without -Q consumes all three: the one-machine layout needs no change.
 CELERY_TASK_QUEUES = [Queue(name) for name in dict.fromkeys((CELERY_TASK_DEFAULT_QUEUE, "exports", "quality"))]
 CELERY_TASK_ROUTES = {"exports.*": {"queue": "exports"}, "quality.*": {"queue": "quality"}}
+# Processes of a data-quality run's Python pass (0: one per core; registry/quality/parallel.py).
+QUALITY_RUN_PROCESSES = env.get_int("QUALITY_RUN_PROCESSES", 0, minimum=0)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
