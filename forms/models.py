@@ -8,12 +8,16 @@ version is edited after it is created, which is why selectors may cache per vers
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from typing import TypeVar
 
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
 
 from forms.logic.action_tags import calc_tag_expressions
+
+T = TypeVar("T")
 
 project_code_validator = RegexValidator(
     r"^[a-z][a-z0-9_-]{1,39}$",
@@ -169,22 +173,35 @@ class Field(models.Model):
         """
         if self.field_type != FieldType.CHECKBOX:
             return []
-        cached = self.__dict__.get("_checkbox_columns")
-        if cached is None or cached[0] is not self.choices or cached[1] != self.name:
-            columns = [checkbox_column(self.name, code) for code, _label in self.choices]
-            cached = self.__dict__["_checkbox_columns"] = (self.choices, self.name, columns)
-        return cached[2]
+        return self.kept(
+            "checkbox_columns",
+            (self.choices, self.name),
+            lambda: [checkbox_column(self.name, code) for code, _label in self.choices],
+        )
 
     @property
     def is_calc(self) -> bool:
-        # Asked for every field on every save: kept until the type or the tags are replaced.
-        cached = self.__dict__.get("_is_calc")
-        if cached is None or cached[0] != self.field_type or cached[1] is not self.action_tags:
-            value = self.field_type == FieldType.CALC or any(
-                t["tag"] in ("@CALCTEXT", "@CALCDATE") for t in self.action_tags
-            )
-            cached = self.__dict__["_is_calc"] = (self.field_type, self.action_tags, value)
-        return cached[2]
+        return self.kept(
+            "is_calc",
+            (self.field_type, self.action_tags),
+            lambda: (
+                self.field_type == FieldType.CALC
+                or any(t["tag"] in ("@CALCTEXT", "@CALCDATE") for t in self.action_tags)
+            ),
+        )
+
+    def kept(self, name: str, inputs: tuple, compute: Callable[[], T]) -> T:
+        """`compute()` kept on this field object until one of `inputs` is replaced or changed.
+
+        A design's fields are loaded once per metadata version and asked the same things for every
+        field of every save (is it a calc, its checkbox columns, its offered codes), so the answers
+        are kept on them. Callers must not change what they get back.
+        """
+        cache = self.__dict__.setdefault("_kept", {})
+        held = cache.get(name)
+        if held is None or not all(a is b or a == b for a, b in zip(held[0], inputs, strict=True)):
+            held = cache[name] = (inputs, compute())
+        return held[1]
 
     @property
     def calc_expression(self) -> str | None:

@@ -125,9 +125,14 @@ def form_field_for(field, *, read_only: bool) -> djforms.Field | None:
         result = djforms.CharField(widget=djforms.TextInput(attrs={"placeholder": "file name"}), **common)
     else:
         result = djforms.CharField(widget=_text_widget(field), **common)
-    if read_only or has_tag(field, "@READONLY") or (ftype == "text" and has_tag(field, "@CALCTEXT")):
+    if read_only or is_read_only_field(field):
         result.disabled = True
     return result
+
+
+def is_read_only_field(field) -> bool:
+    """Fields never typed into, even on an editable form: @READONLY, and text computed by @CALCTEXT."""
+    return has_tag(field, "@READONLY") or (field.field_type == "text" and has_tag(field, "@CALCTEXT"))
 
 
 class RawHTML(LayoutObject):

@@ -18,7 +18,7 @@ import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
-from forms.rendering import field_choices, has_tag, missing_name, values_from_form
+from forms.rendering import field_choices, is_read_only_field, missing_name, values_from_form
 from forms.values import DATE_TYPES, validation_type
 
 STATUSES = frozenset({"0", "1", "2"})
@@ -34,18 +34,13 @@ class Submission:
     reason: str
 
 
-def _is_disabled(field) -> bool:
-    """The fields `form_field_for` disables on an editable form (their posted values are ignored)."""
-    return has_tag(field, "@READONLY") or (field.field_type == "text" and has_tag(field, "@CALCTEXT"))
-
-
 def _shape(field) -> tuple[bool, frozenset[str]]:
-    """(disabled, offered choice codes) of a field, kept on the (per-version, unchanging) field object."""
-    cached = field.__dict__.get("_submission_shape")
-    if cached is None or cached[0] is not field.choices or cached[1] is not field.action_tags:
-        shape = (_is_disabled(field), frozenset(code for code, _ in field_choices(field)))
-        cached = field.__dict__["_submission_shape"] = (field.choices, field.action_tags, shape)
-    return cached[2]
+    """(read-only, offered choice codes) of a field."""
+    return field.kept(
+        "submission_shape",
+        (field.field_type, field.choices, field.action_tags),
+        lambda: (is_read_only_field(field), frozenset(code for code, _ in field_choices(field))),
+    )
 
 
 def _text(post, name: str) -> str | None:

@@ -8,7 +8,9 @@ from collections.abc import Iterable, Sequence
 from forms.dictionary.columns import KEYS, LABELS
 from forms.versions import FieldSpec
 
-_NEEDS_QUOTES = frozenset(',"\r\n\t ')
+# PHP fputcsv's quoting (REDCap's CSV): the delimiter, a quote, CR, LF, TAB or a space.
+FPUTCSV_QUOTE_CHARS = ',"\r\n\t '
+_NEEDS_QUOTES = frozenset(FPUTCSV_QUOTE_CHARS)
 
 
 def csv_cell(value: str, delimiter: str = ",") -> str:

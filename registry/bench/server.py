@@ -8,7 +8,6 @@ HTTP parsing, sessions, CSRF, middleware and the database round trips of each re
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -22,6 +21,8 @@ from typing import IO
 import requests
 from django.db import connection
 
+from registry.loadtest.server import free_port, stop
+
 ROOT = Path(__file__).resolve().parents[2]
 STARTUP_TIMEOUT_S = 60
 
@@ -34,12 +35,6 @@ class ServerError(Exception):
 class Server:
     base_url: str
     workers: int
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def database_url() -> str:
@@ -94,12 +89,7 @@ def running_server(*, workers: int = 4) -> Iterator[Server]:
             wait_until_up(process, base_url, log)
             yield Server(base_url=base_url, workers=workers)
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop(process)
 
 
 def wait_until_up(process: subprocess.Popen, base_url: str, log: IO[bytes]) -> None:

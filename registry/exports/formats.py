@@ -30,7 +30,8 @@ from registry.exports.flat import (
 )
 from registry.exports.profiles import ColumnPlan
 
-_NEEDS_QUOTES = re.compile(r'[,"\r\n]')
+RFC4180_QUOTE_CHARS = ',"\r\n'  # a release's CSV quotes a cell holding one of these
+_NEEDS_QUOTES = re.compile("[" + RFC4180_QUOTE_CHARS + "]")
 _XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 NUMERIC_TYPES = ("integer", "number")
 

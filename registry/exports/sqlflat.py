@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 from django.db import connection
 
+from forms.dictionary.writer import FPUTCSV_QUOTE_CHARS
 from registry.exports.flat import (
     KIND_CHECKBOX,
     KIND_COMPLETE,
@@ -35,6 +36,7 @@ from registry.exports.flat import (
     LABELLED_TYPES,
     STATUS_LABELS,
 )
+from registry.exports.formats import RFC4180_QUOTE_CHARS
 from registry.exports.profiles import (
     DATE_PATTERNS,
     HASH_HEX_CHARS,
@@ -200,10 +202,10 @@ def column_sql(plan: ColumnPlan, design, raw_or_label: str, export_checkbox_labe
     return _value_sql(plan, design, raw_or_label, aliases[c.instrument])
 
 
-# The characters that make a cell quoted: RFC 4180's (the releases), or PHP fputcsv's, which REDCap's API
-# uses and which also quotes a cell holding a space or a tab (the API's record export, registry/api).
-RFC4180_QUOTE = ',"\r\n'
-PHP_QUOTE = ',"\r\n\t '
+# The characters that make a cell quoted, as the Python writers quote: RFC 4180's (the releases), or
+# PHP fputcsv's, which REDCap's API uses and which also quotes a space or a tab (registry/api).
+RFC4180_QUOTE = RFC4180_QUOTE_CHARS
+PHP_QUOTE = FPUTCSV_QUOTE_CHARS
 DATETIME_TYPES = ("datetime", "datetime_seconds")
 
 

@@ -16,16 +16,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from registry.loadtest.server import free_port
 from tests.conftest import ROOT, subprocess_env
 
 PG_BIN = Path("/usr/lib/postgresql") / (sorted(os.listdir("/usr/lib/postgresql"))[-1] if Path(
     "/usr/lib/postgresql").exists() else "15") / "bin"  # fmt: skip
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_until(check: Callable[[], bool], seconds: float = 60, what: str = "condition") -> None:
