@@ -22,7 +22,8 @@ from forms.rendering import field_choices, is_read_only_field, missing_name, val
 from forms.values import DATE_TYPES, validation_type
 
 STATUSES = frozenset({"0", "1", "2"})
-ROW_VERSION = re.compile(r"\d{1,18}")
+# What Django's IntegerField takes: a sign, digits, and a ".0" it drops (the group is the number).
+ROW_VERSION = re.compile(r"([+-]?\d{1,18})(?:\.0*)?\s*")
 
 
 @dataclass(frozen=True)
@@ -106,8 +107,11 @@ def read_submission(
     if status not in STATUSES:
         return None
     row_version = (post.get("row_version") or "").strip()
-    if row_version and not ROW_VERSION.fullmatch(row_version):
-        return None
+    if row_version:
+        number = ROW_VERSION.fullmatch(row_version)
+        if number is None:
+            return None
+        row_version = number.group(1)
     reason = _text(post, "reason")
     if reason is None:
         return None
