@@ -107,15 +107,21 @@ def _range_filter(selection: Selection, params: list) -> str:
 
 # dq_num's value, with plain decimals (nearly every stored number) cast without its longer regex.
 _NUM = "CASE WHEN {v} ~ '^-?[0-9]+([.][0-9]+)?$' AND length({v}) < 300 THEN ({v})::float8 ELSE dq_num({v}) END"
-_VALUE = "(a.data->>%s)"
 
 
 def _stats_query(project_pk: int, instrument: str, fields: list[str]) -> tuple[list[str], tuple]:
-    """avg and stddev_samp of each field over the instrument's rows: one scan, each value converted once."""
-    numbers = ", ".join(_NUM.format(v=_VALUE) for _ in fields)
+    """avg and stddev_samp of each field over the instrument's rows: one scan, each value read and converted once.
+
+    Each text is pulled out of the JSONB once, in its own lateral step (OFFSET 0 keeps the planner from
+    folding it into the conversion): written inline, the conversion's four mentions of `data->>'f'` each
+    read the document again, which made the query 7x slower (5.2 s against 0.7 s for disease_activity's
+    53 numeric fields at 1,000 patients).
+    """
+    texts = ", ".join("a.data->>%s" for _ in fields)
+    text_names = ", ".join(f"v{i}" for i in range(len(fields)))
+    numbers = ", ".join(_NUM.format(v=f"y.v{i}") for i in range(len(fields)))
     aggregates = ", ".join(f"avg(x.n{i}), stddev_samp(x.n{i})" for i in range(len(fields)))
     names = ", ".join(f"n{i}" for i in range(len(fields)))
-    per_field = _NUM.count("{v}")
     with connection.cursor() as cursor:
         # Rows summed in one fixed order: a parallel plan (how rows fall to its workers) or a sequential scan
         # joining another one mid-table (synchronize_seqscans) changes the order, so the last bits of a float
@@ -123,9 +129,10 @@ def _stats_query(project_pk: int, instrument: str, fields: list[str]) -> tuple[l
         cursor.execute("SET max_parallel_workers_per_gather = 0; SET synchronize_seqscans = off")
         cursor.execute(
             f"SELECT {aggregates} FROM registry_forminstance a JOIN registry_record r ON r.id = a.record_id "  # noqa: S608 - generated names and placeholders only
+            f"CROSS JOIN LATERAL (SELECT {texts} OFFSET 0) y({text_names}) "
             f"CROSS JOIN LATERAL (SELECT {numbers} OFFSET 0) x({names}) "
             "WHERE r.project_id = %s AND a.instrument = %s",
-            [*(name for name in fields for _ in range(per_field)), project_pk, instrument],
+            [*fields, project_pk, instrument],
         )
         row = cursor.fetchone()
         cursor.execute("RESET max_parallel_workers_per_gather; RESET synchronize_seqscans")
