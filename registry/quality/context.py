@@ -14,6 +14,7 @@ from registry.services.design import Design
 FormKey = tuple[str, str, int]
 FormData = tuple[dict, dict]  # (data, missing)
 _EMPTY: FormData = ({}, {})
+_NO_DATA: dict = {}
 
 
 class RecordForms(EvalContext):
@@ -30,6 +31,8 @@ class RecordForms(EvalContext):
     def at(self, event: str, instrument: str, instance: int) -> RecordForms:
         """Make (event, instrument, instance) the current form; returns self for chaining."""
         self._event, self._instrument, self._instance = event, instrument, instance
+        form = self.forms.get((event, instrument, instance))
+        self.row_data: dict = form[0] if form is not None else _NO_DATA  # the current row: most reads land here
         self.event_name = event if self.design.is_longitudinal else ""
         self.current_instance = instance if self.design.is_repeating(event, instrument) else None
         return self
@@ -47,7 +50,10 @@ class RecordForms(EvalContext):
         return self.forms.get(key, _EMPTY) if key else _EMPTY
 
     def value(self, field: str, event: str | None = None, instance: int | None = None) -> str:
-        # The hot path of every rule and calc: a field of the current event, read without building FormData.
+        # The hot path of every rule and calc: a field of the current row, read without building a key.
+        if event is None and instance is None and self._instrument_of.get(field) == self._instrument:
+            value = self.row_data.get(field)
+            return value if type(value) is str else str(value or "")
         key = self._key(field, event, instance)
         if key is None:
             return ""

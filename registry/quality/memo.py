@@ -37,6 +37,7 @@ def is_pure(expression: Expression) -> bool:
 
 _ELSEWHERE = object()  # first item of a key read through the evaluator at a row of another instrument
 _NO_DATA: dict = {}
+_MISS = object()
 
 
 def _column(ref: FieldRef) -> str:
@@ -56,7 +57,8 @@ class Memoized:
     row instead of one evaluator read each): calcs, branching and rules mostly read their own form.
     """
 
-    __slots__ = ("compute", "entries", "hits", "instrument", "local", "misses", "readers", "remote", "rows")
+    __slots__ = ("compute", "entries", "hits", "instrument", "local", "misses", "only_local", "readers", "remote",
+                 "rows")  # fmt: skip
 
     def __init__(self, expression: Expression, compute: Callable[[EvalContext], Any], *,
                  instrument: str | None = None, fields: frozenset[str] = frozenset(),
@@ -76,6 +78,7 @@ class Memoized:
                      for ref in refs if ref not in local and _plain_row_ref(ref, of)]  # fmt: skip
         row_refs = {ref for ref in refs if ref not in local and _plain_row_ref(ref, of)}
         self.remote = [compile_node(node) for ref, node in refs.items() if ref not in local and ref not in row_refs]
+        self.only_local = not self.rows and not self.remote
         self.entries: dict[tuple, Any] = {}
         self.hits = self.misses = 0
 
@@ -100,11 +103,18 @@ class Memoized:
         readers = self.readers
         if readers is None:
             return self.compute(ctx)
-        key = self._key(ctx) if self.instrument is not None else tuple([read(ctx) for read in readers])
+        if self.instrument is None:
+            key: Any = tuple([read(ctx) for read in readers])
+        elif self.only_local and ctx._instrument == self.instrument:  # type: ignore[attr-defined]
+            # The row's own fields alone (most calcs and rules): one C-level map over the current row.
+            key = tuple(map(ctx.row_data.get, self.local))  # type: ignore[attr-defined]
+        else:
+            key = self._key(ctx)
         entries = self.entries
-        if key in entries:
+        result = entries.get(key, _MISS)
+        if result is not _MISS:
             self.hits += 1
-            return entries[key]
+            return result
         result = self.compute(ctx)
         self.misses += 1
         if self.misses == TRIAL and self.hits < MIN_HIT_RATE * (self.misses + self.hits):

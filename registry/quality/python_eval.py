@@ -182,7 +182,7 @@ class BuiltinChecker:
         self._hashes: dict[str, str] = {}
         self._validated: dict[str, dict[str, list[tuple[str, str]]]] = {}
         self._type_checks: dict[str, dict[str, tuple[str | None, object]]] = {}
-        self._comparables: dict[tuple[str, str], object] = {}
+        self._comparables: dict[tuple, object] = {}
         self._checkbox_columns: dict[str, tuple[Field, frozenset[str]] | None] = {}
 
     def specs(self, instrument: str) -> list[FieldSpec]:
@@ -361,8 +361,11 @@ class BuiltinChecker:
         if not limit:
             return None
         data_type = spec.vtype.data_type  # type: ignore[union-attr]
-        if limit.lower() in ("today", "now"):
-            return resolve_limit(limit, data_type, data)
+        if limit.lower() in ("today", "now"):  # the run's clock, read once per type: a run is one moment
+            key = (data_type, limit.lower(), None)  # not a (type, text) key: a stored text 'today' is no date
+            if key not in self._comparables:
+                self._comparables[key] = resolve_limit(limit, data_type, data)
+            return self._comparables[key]
         match = _FIELD_LIMIT.fullmatch(limit)
         if match:
             other = data.get(match.group(1), "")
@@ -374,7 +377,10 @@ class BuiltinChecker:
         if key not in self._comparables:
             if len(self._comparables) >= MAX_VERDICTS:
                 self._comparables.clear()
-            self._comparables[key] = comparable(text, data_type)
+            # fromisoformat where strptime would cost ~10 µs: the same dates accepted (parse_iso_fast)
+            self._comparables[key] = (
+                parse_iso_fast(text, data_type) if data_type in DATE_TYPES else comparable(text, data_type)
+            )
         return self._comparables[key]
 
     def _check_calc(self, spec: FieldSpec, ctx: RecordForms, stored: str, add) -> None:
