@@ -361,10 +361,23 @@ def _calctext(ctx: EvalContext, value: Value) -> Value:
 
 
 def _parse(ctx: EvalContext, value: Value) -> datetime | None:
+    if not isinstance(value, str):
+        return None
     # The clock is asked only for 'today' and 'now': reading it for every stored date cost a third of datediff.
-    if isinstance(value, str) and value[-1:].isalpha() and value.strip().lower() in ("today", "now"):
+    if value[-1:].isalpha() and value.strip().lower() in ("today", "now"):
         return parse_datetime(value, ctx.today, ctx.now)
-    return parse_datetime(value, _NO_DAY, _NO_TIME)
+    moment = _MOMENTS.get(value, _UNSEEN)  # a record's dates come back in rule after rule
+    if moment is _UNSEEN:
+        moment = parse_datetime(value, _NO_DAY, _NO_TIME)
+        if len(value) <= 40:
+            if len(_MOMENTS) >= 50_000:
+                _MOMENTS.clear()
+            _MOMENTS[value] = moment
+    return moment  # type: ignore[return-value]
+
+
+_MOMENTS: dict[str, datetime | None] = {}  # parsed texts (datetimes are immutable, so sharing them is safe)
+_UNSEEN = object()
 
 
 _NO_DAY, _NO_TIME = date.min, datetime.min  # never read: parse_datetime uses them only for 'today' and 'now'

@@ -88,6 +88,18 @@ def format_number(number: float) -> str:
         return "0"
     if not math.isfinite(number):
         return "NaN" if math.isnan(number) else ("Infinity" if number > 0 else "-Infinity")
+    text = _TEXTS.get(number)  # calcs give the same scores and ratios again and again
+    if text is None:
+        if len(_TEXTS) >= _NUMBERS_MAX:
+            _TEXTS.clear()
+        text = _TEXTS[number] = _ecmascript_text(number)
+    return text
+
+
+_TEXTS: dict[float, str] = {}  # finite numbers already written (0.0 and -0.0 are answered above)
+
+
+def _ecmascript_text(number: float) -> str:
     sign = "-" if number < 0 else ""
     digits_tuple, exponent = Decimal(repr(abs(number))).normalize().as_tuple()[1:]
     digits = "".join(map(str, digits_tuple))

@@ -14,7 +14,7 @@ from registry.services.design import Design
 FormKey = tuple[str, str, int]
 FormData = tuple[dict, dict]  # (data, missing)
 _EMPTY: FormData = ({}, {})
-_NO_DATA: dict = {}
+NO_DATA: dict = {}  # the data of a row the record does not have (never written to)
 
 
 class RecordForms(EvalContext):
@@ -32,7 +32,7 @@ class RecordForms(EvalContext):
         """Make (event, instrument, instance) the current form; returns self for chaining."""
         self._event, self._instrument, self._instance = event, instrument, instance
         form = self.forms.get((event, instrument, instance))
-        self.row_data: dict = form[0] if form is not None else _NO_DATA  # the current row: most reads land here
+        self.row_data: dict = form[0] if form is not None else NO_DATA  # the current row: most reads land here
         self.event_name = event if self.design.is_longitudinal else ""
         self.current_instance = instance if self.design.is_repeating(event, instrument) else None
         return self

@@ -240,7 +240,7 @@ def find_discrepancies(
     for plan in in_python:
         check = Memoized(plan.expression, plan.expression.truthy, instrument=plan.anchor_instrument,
                          fields=instrument_fields(design, plan.anchor_instrument),
-                         instrument_of=design.instrument_of)  # fmt: skip
+                         instrument_of=design.instrument_of, keys=checker.keys)  # fmt: skip
         anchored.setdefault(plan.anchor_instrument, []).append((plan, check))
     seen = 0
     for record_pk, record_id, site_code, forms in stream_records(project, selection):

@@ -20,6 +20,7 @@ from forms.logic.functions import MISSING_CODE_FUNCTIONS
 from forms.logic.nodes import FieldRef, Ref, SmartVar, walk
 from forms.logic.parser import EVENT_SMART_VARIABLES
 from forms.models import checkbox_column
+from registry.quality.context import NO_DATA
 
 TRIAL = 4000  # misses before deciding whether the cache pays
 MIN_HIT_RATE = 0.3
@@ -49,6 +50,20 @@ def _plain_row_ref(ref: FieldRef, instrument_of: Mapping[str, str]) -> bool:
     return ref.instance is None and ref.event not in EVENT_SMART_VARIABLES and ref.field in instrument_of
 
 
+class SharedKey:
+    """The key last built for one set of references, and the row (its data dict) it was built at.
+
+    A row's dict identifies the row (event, instrument and instance) while the record is held, and the
+    reference kept here keeps it from being freed, so `is` cannot match another row's dict.
+    """
+
+    __slots__ = ("key", "row")
+
+    def __init__(self) -> None:
+        self.row: dict | None = None
+        self.key: Any = None
+
+
 class Memoized:
     """`compute(ctx)` through a cache keyed by the expression's field reads, when that is safe and pays.
 
@@ -58,11 +73,12 @@ class Memoized:
     """
 
     __slots__ = ("compute", "entries", "hits", "instrument", "local", "misses", "only_local", "readers", "remote",
-                 "rows")  # fmt: skip
+                 "rows", "shared")  # fmt: skip
 
     def __init__(self, expression: Expression, compute: Callable[[EvalContext], Any], *,
                  instrument: str | None = None, fields: frozenset[str] = frozenset(),
-                 instrument_of: Mapping[str, str] | None = None) -> None:  # fmt: skip
+                 instrument_of: Mapping[str, str] | None = None,
+                 keys: dict[tuple, SharedKey] | None = None) -> None:  # fmt: skip
         self.compute = compute
         refs = {node.ref: node for node in walk(expression.ast) if isinstance(node, Ref)}
         pure = is_pure(expression)
@@ -77,8 +93,14 @@ class Memoized:
         self.rows = [(ref.event, of[ref.field], _column(ref), of[ref.field] == instrument)
                      for ref in refs if ref not in local and _plain_row_ref(ref, of)]  # fmt: skip
         row_refs = {ref for ref in refs if ref not in local and _plain_row_ref(ref, of)}
-        self.remote = [compile_node(node) for ref, node in refs.items() if ref not in local and ref not in row_refs]
+        remote = [ref for ref in refs if ref not in local and ref not in row_refs]
+        self.remote = [compile_node(refs[ref]) for ref in remote]
         self.only_local = not self.rows and not self.remote
+        # Expressions that read the same references in the same order at the same instrument build the same key
+        # at a row, so they share it: a follow-up row's imp30_pga, imp50_pga, ..., imp90_pga all read
+        # [phys_global] and its baseline value.
+        signature = (self.instrument, self.local, tuple(self.rows), tuple(remote))
+        self.shared = keys.setdefault(signature, SharedKey()) if keys is not None and pure else None
         self.entries: dict[tuple, Any] = {}
         self.hits = self.misses = 0
 
@@ -105,9 +127,16 @@ class Memoized:
             return self.compute(ctx)
         if self.instrument is None:
             key: Any = tuple([read(ctx) for read in readers])
-        elif self.only_local and ctx._instrument == self.instrument:  # type: ignore[attr-defined]
-            # The row's own fields alone (most calcs and rules): one C-level map over the current row.
-            key = tuple(map(ctx.row_data.get, self.local))  # type: ignore[attr-defined]
+        elif ctx._instrument == self.instrument:  # type: ignore[attr-defined]
+            row = ctx.row_data  # type: ignore[attr-defined]
+            shared = self.shared
+            if shared is not None and shared.row is row and row is not NO_DATA:
+                key = shared.key  # a sibling expression built it at this row
+            else:
+                # The row's own fields alone (most calcs and rules): one C-level map over the current row.
+                key = tuple(map(row.get, self.local)) if self.only_local else self._key(ctx)
+                if shared is not None:
+                    shared.row, shared.key = row, key
         else:
             key = self._key(ctx)
         entries = self.entries

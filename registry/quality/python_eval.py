@@ -28,7 +28,7 @@ from forms.values import (
     validation_type,
 )
 from registry.quality.context import FormData, FormKey, RecordForms
-from registry.quality.memo import Memoized
+from registry.quality.memo import Memoized, SharedKey
 from registry.quality.rules import MASK, Finding, RulePlan, value_hash
 from registry.services.design import Design
 from registry.services.record_logic import format_calc_result
@@ -102,7 +102,8 @@ def instrument_fields(design: Design, instrument: str) -> frozenset[str]:
     return frozenset(f.name for f in design.fields_by_instrument.get(instrument, ()))
 
 
-def field_spec(f: Field, design: Design, shared: dict[tuple[str, str], Memoized]) -> FieldSpec:
+def field_spec(f: Field, design: Design, shared: dict[tuple[str, str], Memoized],
+               keys: dict[tuple, SharedKey] | None = None) -> FieldSpec:  # fmt: skip
     instrument = design.instrument_of[f.name]
     branching = None
     if f.branching_logic.strip():
@@ -123,39 +124,46 @@ def field_spec(f: Field, design: Design, shared: dict[tuple[str, str], Memoized]
     return FieldSpec(
         f=f, name=f.name, columns=tuple(f.checkbox_columns()) if f.field_type == FieldType.CHECKBOX else None,
         branching=branching,
-        visible=_shared_logic(shared, branching, instrument, design) if branching else None,
+        visible=_shared_logic(shared, branching, instrument, design, keys) if branching else None,
         is_calc=f.is_calc, required=f.required, identifier=f.identifier, kind=kind,
         choices=frozenset(f.choice_dict()) if kind == CHOICE else frozenset(), vtype=vtype,
         has_limits=bool(f.validation_min or f.validation_max),
-        recalculate=calc_of(f, design) if f.is_calc else None,
+        recalculate=calc_of(f, design, keys) if f.is_calc else None,
         limits=constant_limits(f, vtype) if vtype is not None else None,
     )  # fmt: skip
 
 
 def constant_limits(f: Field, vtype: ValidationType) -> tuple[tuple[object, str, bool], ...] | None:
-    """The min/max as check_value resolves them, worked out once; None when one depends on the row or the clock."""
+    """The min/max as check_value resolves them, worked out once; None when one depends on the row.
+
+    'today' and 'now' are read once, when the checker is built: a run is one moment (a date of birth
+    checked against today is checked against the day the run started).
+    """
     limits = []
     for text, is_min in ((f.validation_min or "", True), (f.validation_max or "", False)):
         limit = text.strip()
-        if limit.lower() in ("today", "now") or _FIELD_LIMIT.fullmatch(limit):
+        if _FIELD_LIMIT.fullmatch(limit):
             return None
-        if limit:
+        if limit.lower() in ("today", "now"):
+            limits.append((resolve_limit(limit, vtype.data_type, {}), text, is_min))
+        elif limit:
             limits.append((comparable(limit, vtype.data_type), text, is_min))
     return tuple(limits)
 
 
 def _shared_logic(shared: dict[tuple[str, str], Memoized], branching: Expression, instrument: str,
-                  design: Design) -> Memoized:  # fmt: skip
+                  design: Design, keys: dict[tuple, SharedKey] | None = None) -> Memoized:  # fmt: skip
     """One memo per branching logic and instrument: fields often share a logic, and locality is per instrument."""
     key = (instrument, branching.source)
     if key not in shared:
         fields = instrument_fields(design, instrument)
         shared[key] = Memoized(branching, branching.truthy, instrument=instrument, fields=fields,
-                               instrument_of=design.instrument_of)  # fmt: skip
+                               instrument_of=design.instrument_of, keys=keys)  # fmt: skip
     return shared[key]
 
 
-def calc_of(f: Field, design: Design | None = None) -> Callable[[RecordForms], str]:
+def calc_of(f: Field, design: Design | None = None,
+            keys: dict[tuple, SharedKey] | None = None) -> Callable[[RecordForms], str]:  # fmt: skip
     """recalculate(f, ctx) as a function of ctx alone, memoized on the values the calc reads (which, with
     the design, are read straight from the record's rows)."""
     try:
@@ -165,7 +173,7 @@ def calc_of(f: Field, design: Design | None = None) -> Callable[[RecordForms], s
     instrument = design.instrument_of[f.name] if design is not None else None
     return Memoized(expression, lambda ctx: format_calc_result(expression.evaluate(ctx), f), instrument=instrument,
                     fields=instrument_fields(design, instrument) if design and instrument else frozenset(),
-                    instrument_of=design.instrument_of if design is not None else None)  # fmt: skip
+                    instrument_of=design.instrument_of if design is not None else None, keys=keys)  # fmt: skip
 
 
 class BuiltinChecker:
@@ -178,6 +186,7 @@ class BuiltinChecker:
         self.record_id_field = design.record_id_field
         self._specs: dict[str, list[FieldSpec]] = {}
         self._branching: dict[tuple[str, str], Memoized] = {}
+        self.keys: dict[tuple, SharedKey] = {}  # row keys shared by expressions reading the same references
         self._outliers: dict[str, dict[str, str]] = {name: {} for name in self.stats}
         self._hashes: dict[str, str] = {}
         self._validated: dict[str, dict[str, list[tuple[str, str]]]] = {}
@@ -188,7 +197,7 @@ class BuiltinChecker:
     def specs(self, instrument: str) -> list[FieldSpec]:
         specs = self._specs.get(instrument)
         if specs is None:
-            specs = [field_spec(f, self.design, self._branching) for f in self.design.fields(instrument)
+            specs = [field_spec(f, self.design, self._branching, self.keys) for f in self.design.fields(instrument)
                      if f.has_data and f.name != self.record_id_field]  # fmt: skip
             self._specs[instrument] = specs
         return specs
@@ -233,40 +242,49 @@ class BuiltinChecker:
                 shown = shown_by_logic[logic] = logic(ctx)
             return shown
 
+        rule_a, rule_b, rule_g, rule_i = "A" in rules, "B" in rules, "G" in rules, "I" in rules
+        no_codes = not missing  # most rows hold no missing-data code at all
         for spec in self.specs(instrument):
             f = spec.f
             name = spec.name
-            if spec.columns is not None:
-                ticked = [col for col in spec.columns if data.get(col) == "1"]
+            columns = spec.columns
+            if columns is None:
+                value = data.get(name, "")
+                present = not (value == "" or value is None)
+                raw = (value if type(value) is str else str(value)) if present else ""
+            else:
+                ticked = [col for col in columns if data.get(col) == "1"]
                 present = bool(ticked)
                 raw = ",".join(col.split("___", 1)[1] for col in ticked)
-            else:
-                value = data.get(name, "")
-                present = value not in ("", None)
-                raw = str(value) if present else ""
-            code = missing.get(name, "")
-            if not present and not code and not spec.is_calc and blank_rules and visible(spec):
-                if "A" in rules:
-                    add("A", f, "", "blank")
-                if "B" in rules and spec.required:
-                    add("B", f, "", "required field is blank")
-            if rule_f and present and not visible(spec):
-                add("F", f, raw, "hidden by branching logic but holds a value")
-            if code and "I" in rules:
-                add("I", f, code, f"missing-data code {code}")
-            if not present:
+            code = "" if no_codes else missing.get(name, "")
+            if not present:  # rules A, B, I and H apply to a blank (in this order, as for a value: F, I, ...)
+                if not code and blank_rules and not spec.is_calc and (spec.visible is None or visible(spec)):
+                    if rule_a:
+                        add("A", f, "", "blank")
+                    if rule_b and spec.required:
+                        add("B", f, "", "required field is blank")
+                if code and rule_i:
+                    add("I", f, code, f"missing-data code {code}")
                 if rule_h and spec.is_calc:
-                    self._check_calc(spec, ctx, "", add)
+                    expected = spec.recalculate(ctx)  # type: ignore[misc]
+                    if expected != "":
+                        add("H", f, "", f"stored (blank), calculated {expected}")
                 continue
+            if rule_f and spec.visible is not None and not visible(spec):
+                add("F", f, raw, "hidden by branching logic but holds a value")
+            if code and rule_i:
+                add("I", f, code, f"missing-data code {code}")
             kind = spec.kind
             if kind == CHOICE:
-                if "G" in rules and raw not in spec.choices:
+                if rule_g and raw not in spec.choices:
                     add("G", f, raw, "not one of the choices" if f.identifier else f"{raw!r} is not one of the choices")
             elif kind == VALIDATED and (rule_c or rule_d) and spec.vtype is not None:
                 if spec.limits is None:  # a limit from the row or the clock: nothing to reuse
                     problems = self._validate(spec, raw, data)
                 else:  # the verdict depends on the text alone, and dates and numbers repeat a lot
-                    seen = validated.setdefault(name, {})
+                    seen = validated.get(name)
+                    if seen is None:
+                        seen = validated[name] = {}
                     problems = seen.get(raw)
                     if problems is None:
                         problems = self._validate(spec, raw, data)
@@ -283,8 +301,8 @@ class BuiltinChecker:
                         seen[raw] = problems
                 for rule, message in problems:
                     add(rule, f, raw, message)
-            if name in outliers:
-                seen = outliers[name]  # numbers repeat a lot: decide each distinct text once
+            seen = outliers.get(name)
+            if seen is not None:  # numbers repeat a lot: decide each distinct text once
                 outlier = seen.get(raw)  # the message, or "" when the value is not an outlier
                 if outlier is None:
                     number = to_number(raw)
@@ -296,7 +314,9 @@ class BuiltinChecker:
                 if outlier:
                     add("E", f, raw, outlier)
             if rule_h and spec.is_calc:
-                self._check_calc(spec, ctx, raw, add)
+                expected = spec.recalculate(ctx)  # type: ignore[misc]
+                if expected != raw:
+                    add("H", f, raw, f"stored {raw}, calculated {expected or '(blank)'}")
         if "G" in rules:
             for column in data:
                 if "___" in column:
@@ -382,11 +402,6 @@ class BuiltinChecker:
                 parse_iso_fast(text, data_type) if data_type in DATE_TYPES else comparable(text, data_type)
             )
         return self._comparables[key]
-
-    def _check_calc(self, spec: FieldSpec, ctx: RecordForms, stored: str, add) -> None:
-        expected = spec.recalculate(ctx)
-        if expected != stored:
-            add("H", spec.f, stored, f"stored {stored or '(blank)'}, calculated {expected or '(blank)'}")
 
 
 def recalculate(f: Field, ctx: RecordForms) -> str:
