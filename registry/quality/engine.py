@@ -32,6 +32,8 @@ from registry.quality.rules import BUILTIN_RULES, Finding, RuleError, RulePlan, 
 from registry.services.design import Design
 
 Progress = Callable[[float], None]
+# Rule E's text counts of this pass -> the statistics of the whole project (see find_discrepancies).
+Exchange = Callable[[dict[str, dict[str, int]]], dict[str, tuple[float, float]]]
 
 
 @dataclass
@@ -191,8 +193,14 @@ def find_discrepancies(
     progress: Progress | None = None,
     use_sql: bool = True,
     stats: dict[str, tuple[float, float]] | None = None,
+    exchange: Exchange | None = None,
 ) -> Iterator[Finding]:
     """Every discrepancy of the selected rules; `progress` gets the fraction done (0..1).
+
+    Rule E needs the mean and SD of each numeric field over the whole project: `stats` when the caller has
+    them; else, with `exchange`, the pass counts the texts it reads and hands the counts to `exchange`, which
+    returns the statistics (of every shard's counts: see runs.execute), and rule E is decided after the pass;
+    else one SQL query per instrument works them out first (numeric_stats).
 
     On PostgreSQL (`use_sql`): the custom rules that compile run as one query per anchor instrument,
     and rule H is screened by one query per instrument (only the candidates are recomputed in Python);
@@ -219,9 +227,10 @@ def find_discrepancies(
             progress(done / steps)
     if not python_pass:
         return
-    if "E" in builtins and stats is None:
+    deferred = "E" in builtins and stats is None and exchange is not None
+    if "E" in builtins and stats is None and not deferred:
         stats = numeric_stats(project, design, selection)
-    checker = BuiltinChecker(design, builtins, stats)
+    checker = BuiltinChecker(design, builtins, stats, defer_outliers=deferred)
     records = Record.objects.filter(project=project)
     if selection.site_ids:
         records = records.filter(site_id__in=selection.site_ids)
@@ -258,6 +267,8 @@ def find_discrepancies(
         seen += 1
         if progress and seen % 200 == 0:
             progress((done + 10 * seen / total) / steps)
+    if deferred:
+        yield from checker.outliers(exchange(checker.outlier_counts()))  # type: ignore[misc]
     if progress:
         progress(1.0)
 

@@ -17,10 +17,14 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
+import pickle
 import selectors
+import shutil
 import signal
+import tempfile
 from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
 from django.db import connection, connections, transaction
 
@@ -30,7 +34,9 @@ from registry.quality.engine import Progress, Selection
 # One child per core; fewer records than this are not worth a fork (the pass takes well under a second).
 MIN_RECORDS_PER_SHARD = 250
 PR_SET_PDEATHSIG = 1
-ShardWork = Callable[[Selection, Progress], int]  # evaluates and stores one shard, returns its count
+# Evaluates and stores one shard, returns its count. Its third argument swaps a value with the other shards:
+# the shard passes its part, waits until every shard has passed one, and gets `combine` of all the parts.
+ShardWork = Callable[[Selection, Progress, Callable[[Any], Any]], int]
 
 _inherited: list = []  # the parent's DB connections, kept referenced in a child so they are never closed there
 
@@ -69,29 +75,107 @@ def shards(project, selection: Selection, n: int) -> list[Selection]:
     return [replace(selection, pk_range=(edges[i], edges[i + 1])) for i in range(len(edges) - 1)]
 
 
-def run_sharded(project, selection: Selection, n: int, work: ShardWork, progress: Progress | None) -> int:
+def run_sharded(project, selection: Selection, n: int, work: ShardWork, progress: Progress | None,
+                combine: Callable[[list], Any] | None = None) -> int:  # fmt: skip
     """`work` on each of n shards in forked children; the total count. Raises if any child failed."""
-    return fork_all(shards(project, selection, n), work, progress)
+    return fork_all(shards(project, selection, n), work, progress, combine)
 
 
-def fork_all(parts: list[Selection], work: ShardWork, progress: Progress | None) -> int:
-    """One forked child per part, each running `work` in its own transaction; the sum of their counts."""
+def fork_all(parts: list[Selection], work: ShardWork, progress: Progress | None,
+             combine: Callable[[list], Any] | None = None) -> int:  # fmt: skip
+    """One forked child per part, each running `work` in its own transaction; the sum of their counts.
+
+    Values the shards swap (`work`'s third argument) travel as pickles in a private temporary folder;
+    the pipes carry their names.
+    """
     children: dict[int, tuple[int, int]] = {}  # read fd -> (pid, shard index)
+    answers: dict[int, int] = {}  # shard index -> the write end of the pipe that answers its swaps
     parent = os.getpid()
-    for index, part in enumerate(parts):
-        read, write = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # the child: never returns
-            os.close(read)
-            _child(parent, part, work, write)
-        os.close(write)
-        children[read] = (pid, index)
-    return _collect(children, len(parts), progress)
+    folder = tempfile.mkdtemp(prefix="quality-run-")
+    try:
+        for index, part in enumerate(parts):
+            read, write = os.pipe()
+            answer_read, answer_write = os.pipe()
+            pid = os.fork()
+            if pid == 0:  # the child: never returns
+                for fd in (read, answer_write, *children, *answers.values()):
+                    os.close(fd)  # its siblings' pipes and its own parent-side ends
+                _child(parent, part, work, write, _Swap(index, folder, answer_read))
+            os.close(write)
+            os.close(answer_read)
+            children[read] = (pid, index)
+            answers[index] = answer_write
+        return _collect(children, len(parts), progress, _Answers(answers, folder, combine))
+    finally:
+        for fd in answers.values():
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
-def _child(parent: int, part: Selection, work: ShardWork, fd: int) -> None:
+class _Swap:
+    """The child's side of a swap: write its part, tell the parent, wait for the combined value."""
+
+    def __init__(self, index: int, folder: str, answers: int) -> None:
+        self.index, self.folder, self.answers = index, folder, answers
+        self.out: Any = None  # the pipe to the parent, set by _child
+
+    def __call__(self, part: Any) -> Any:
+        path = os.path.join(self.folder, f"part-{self.index}.pickle")
+        with open(path, "wb") as file:
+            pickle.dump(part, file, protocol=pickle.HIGHEST_PROTOCOL)
+        self.out.write(f"x {path}\n")
+        self.out.flush()
+        line = b""
+        while not line.endswith(b"\n"):
+            chunk = os.read(self.answers, 4096)
+            if not chunk:
+                break
+            line += chunk
+        kind, _, answer = line.decode().strip().partition(" ")
+        if kind != "r":
+            raise RuntimeError("another shard failed before the swap")
+        with open(answer, "rb") as file:
+            return pickle.load(file)  # noqa: S301 - written by this run's parent in its private folder
+
+
+class _Answers:
+    """The parent's side of the swaps: gather one part per shard, then answer all of them with `combine`."""
+
+    def __init__(self, pipes: dict[int, int], folder: str, combine: Callable[[list], Any] | None) -> None:
+        self.pipes, self.folder, self.combine = pipes, folder, combine
+        self.parts: dict[int, Any] = {}
+        self.answered = False
+
+    def receive(self, index: int, path: str, n: int) -> None:
+        with open(path, "rb") as file:
+            self.parts[index] = pickle.load(file)  # noqa: S301 - written by this run's own child
+        if len(self.parts) < n:
+            return
+        if self.combine is None:
+            raise RuntimeError("a shard asked for a swap the run does not make")
+        answer = self.combine([self.parts[i] for i in range(n)])
+        path = os.path.join(self.folder, "answer.pickle")
+        with open(path, "wb") as file:
+            pickle.dump(answer, file, protocol=pickle.HIGHEST_PROTOCOL)
+        self.answered = True
+        for fd in self.pipes.values():
+            with contextlib.suppress(OSError):
+                os.write(fd, f"r {path}\n".encode())
+
+    def abort(self) -> None:
+        """Release the shards waiting for an answer that will not come (another shard failed)."""
+        if not self.answered:
+            self.answered = True
+            for fd in self.pipes.values():
+                with contextlib.suppress(OSError):
+                    os.write(fd, b"abort\n")
+
+
+def _child(parent: int, part: Selection, work: ShardWork, fd: int, swap: _Swap) -> None:
     status = 1
     out = os.fdopen(fd, "w", buffering=1)
+    swap.out = out
     try:
         with contextlib.suppress(OSError, AttributeError):
             ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
@@ -101,7 +185,7 @@ def _child(parent: int, part: Selection, work: ShardWork, fd: int) -> None:
             signal.signal(sig, signal.SIG_DFL)  # not the worker's handlers: this process has nothing to clean up
         _detach_connections()
         with transaction.atomic():  # the shard's rows appear together or not at all
-            count = work(part, lambda fraction: out.write(f"p {fraction:.4f}\n"))
+            count = work(part, lambda fraction: out.write(f"p {fraction:.4f}\n"), swap)
         out.write(f"done {count}\n")
         status = 0
     except BaseException as exc:  # reported to the parent, which fails the run
@@ -122,7 +206,7 @@ def _detach_connections() -> None:
             conn.connection = None
 
 
-def _collect(children: dict[int, tuple[int, int]], n: int, progress: Progress | None) -> int:
+def _collect(children: dict[int, tuple[int, int]], n: int, progress: Progress | None, answers: _Answers) -> int:
     fractions = [0.0] * n
     counts: dict[int, int] = {}
     errors: list[str] = []
@@ -140,6 +224,8 @@ def _collect(children: dict[int, tuple[int, int]], n: int, progress: Progress | 
                 selector.unregister(fd)
                 os.close(fd)
                 open_fds.discard(fd)
+                if children[fd][1] not in counts:  # ended without a result: the others must not wait for it
+                    answers.abort()
                 continue
             buffers[fd] += chunk
             *lines, buffers[fd] = buffers[fd].split(b"\n")
@@ -148,10 +234,17 @@ def _collect(children: dict[int, tuple[int, int]], n: int, progress: Progress | 
                 kind, _, rest = line.decode().partition(" ")
                 if kind == "p":
                     fractions[index] = float(rest)
+                elif kind == "x":
+                    try:
+                        answers.receive(index, rest, n)
+                    except Exception as exc:  # reported as the run's failure below
+                        errors.append(f"combining the shards' parts: {type(exc).__name__}: {exc}")
+                        answers.abort()
                 elif kind == "done":
                     counts[index] = int(rest)
                 elif kind == "error":
                     errors.append(rest)
+                    answers.abort()
             done = sum(fractions) / n
             if progress and done - last >= 0.01:
                 progress(done)

@@ -109,6 +109,54 @@ def test_a_failing_shard_fails_the_run_and_keeps_no_rows(cohort, settings, monke
     assert not Discrepancy.objects.filter(run=run).exists()
 
 
+def test_rule_e_from_the_shards_counts_finds_what_the_sql_statistics_find(cohort, settings):
+    """A whole-project run counts rule E's numbers in its pass (one count per shard, combined by the parent)."""
+    from registry.quality.engine import find_discrepancies, numeric_stats
+    from registry.services.design import design_of
+
+    project = cohort
+    settings.QUALITY_RUN_PROCESSES = 2
+    run = run_sync(scope=system(project), rules=["E"])
+    design = design_of(project)
+    sql_stats = numeric_stats(project, design, Selection())
+    assert run.summary["processes"] == 2 and set(run.summary["stats"]) == set(sql_stats)
+    for name, (mean, sd) in run.summary["stats"].items():
+        assert mean == pytest.approx(sql_stats[name][0], rel=1e-12) and sd == pytest.approx(
+            sql_stats[name][1], rel=1e-9
+        )
+    expected = find_discrepancies(project=project, design=design, selection=Selection(rules=["E"]), stats=sql_stats)
+    stored = run.discrepancies.values_list("record_id", "event", "instance", "field", "value", "message")
+    assert sorted(stored) == sorted((f.record, f.event, f.instance, f.field, f.value, f.message) for f in expected)
+    assert run.summary["by_rule"]["E"] > 10
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_shard_failing_before_the_swap_does_not_leave_the_other_waiting():
+    def work(part: Selection, report, swap) -> int:
+        if part.pk_range[0] is None:
+            raise ValueError("first shard broke")
+        swap({"x": {"1": 1}})  # waits for a part the first shard will never send
+        return 0
+
+    started = time.monotonic()
+    with pytest.raises(RuntimeError, match="first shard broke"):
+        parallel.fork_all([Selection(pk_range=(None, 5)), Selection(pk_range=(5, None))], work, None, lambda parts: {})
+    assert time.monotonic() - started < 30
+
+
+@pytest.mark.django_db(transaction=True)
+def test_shards_swap_their_parts_through_the_parent():
+    answers = []
+
+    def work(part: Selection, report, swap) -> int:
+        total = swap(part.pk_range[1] or 100)
+        return total + (0 if part.pk_range[0] is None else 1000)
+
+    count = parallel.fork_all([Selection(pk_range=(None, 5)), Selection(pk_range=(5, None))], work, None,
+                              lambda parts: answers.append(parts) or sum(parts))  # fmt: skip
+    assert answers == [[5, 100]] and count == 105 + 1105
+
+
 def _alive(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
@@ -121,7 +169,7 @@ def _alive(pid: int) -> bool:
 def test_children_die_with_a_killed_parent(tmp_path):
     """A SIGKILLed worker must not leave shards writing into a run its restart has cleared."""
 
-    def work(part: Selection, report) -> int:
+    def work(part: Selection, report, swap) -> int:
         (tmp_path / f"child-{os.getpid()}").write_text("")
         time.sleep(120)
         return 0
@@ -166,7 +214,7 @@ def test_fast_iso_parsing_accepts_and_refuses_what_strptime_does():
 
 @pytest.mark.django_db
 def test_a_limit_of_today_gives_check_values_message():
-    """consent_date's maximum is 'today': decided per row (not cached per text), with check_value's words."""
+    """consent_date's maximum is 'today' (read once per run, then cached per text), with check_value's words."""
     from registry.quality.engine import find_discrepancies
     from registry.services.design import design_of
     from registry.services.entry import form_save

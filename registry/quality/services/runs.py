@@ -17,6 +17,7 @@ from registry.models import AuditSource, Job, Record, Site
 from registry.quality.engine import Selection, find_discrepancies, numeric_stats
 from registry.quality.models import Discrepancy, QualityRun, Query, QueryStatus
 from registry.quality.parallel import run_sharded, shard_count
+from registry.quality.python_eval import outlier_stats
 from registry.quality.rules import BUILTIN_RULES, Finding
 from registry.services.audit import Change, audit_append
 from registry.services.design import design_of
@@ -93,19 +94,28 @@ def execute(run: QualityRun, *, progress=None, use_sql: bool = False) -> dict:
             *BUILTIN_RULES,
             *Rule.objects.filter(project=project, active=True).values_list("code", flat=True),
         ]
-    stats = numeric_stats(project, design, selection) if "E" in selection.rules else {}
+    # Rule E's statistics cover the whole project. A run over all of it reads every value anyway, so its pass
+    # counts them and the shards' counts are combined (no SQL up front); a narrower run asks SQL for them.
+    whole = not (selection.site_ids or selection.record_ids or selection.events)
+    in_pass = "E" in selection.rules and whole and not use_sql
+    stats = numeric_stats(project, design, selection) if "E" in selection.rules and not in_pass else {}
     sites = dict(Record.objects.filter(project=project).values_list("pk", "site_id"))
 
-    def work(part: Selection, report) -> int:
+    def combine(parts: list[dict[str, dict[str, int]]]) -> dict[str, tuple[float, float]]:
+        stats.update(outlier_stats(parts))
+        return stats
+
+    def work(part: Selection, report, swap=None) -> int:
+        exchange = (swap or (lambda counts: combine([counts]))) if in_pass else None
         findings = find_discrepancies(project=project, design=design, selection=part, progress=report,
-                                      use_sql=use_sql, stats=stats)  # fmt: skip
+                                      use_sql=use_sql, stats=None if in_pass else stats, exchange=exchange)  # fmt: skip
         return store_findings(run, findings, sites)
 
     # The Python pass is CPU-bound: one forked process per core over record ranges (parallel.py).
     processes = 1 if use_sql else shard_count(project, selection)
     if processes > 1:
         try:
-            count = run_sharded(project, selection, processes, work, progress)
+            count = run_sharded(project, selection, processes, work, progress, combine)
         except Exception:
             run.discrepancies.all().delete()  # a shard that finished committed its rows: the failed run keeps none
             raise
