@@ -73,7 +73,7 @@ class Memoized:
     """
 
     __slots__ = ("compute", "entries", "hits", "instrument", "local", "misses", "only_local", "readers", "remote",
-                 "rows", "shared")  # fmt: skip
+                 "rows", "shared", "single")  # fmt: skip
 
     def __init__(self, expression: Expression, compute: Callable[[EvalContext], Any], *,
                  instrument: str | None = None, fields: frozenset[str] = frozenset(),
@@ -96,6 +96,8 @@ class Memoized:
         remote = [ref for ref in refs if ref not in local and ref not in row_refs]
         self.remote = [compile_node(refs[ref]) for ref in remote]
         self.only_local = not self.rows and not self.remote
+        # One field of the row: its value is the key (a text or None never equals another shape's tuple key).
+        self.single = self.local[0] if self.only_local and len(self.local) == 1 else None
         # Expressions that read the same references in the same order at the same instrument build the same key
         # at a row, so they share it: a follow-up row's imp30_pga, imp50_pga, ..., imp90_pga all read
         # [phys_global] and its baseline value.
@@ -133,8 +135,13 @@ class Memoized:
             if shared is not None and shared.row is row and row is not NO_DATA:
                 key = shared.key  # a sibling expression built it at this row
             else:
-                # The row's own fields alone (most calcs and rules): one C-level map over the current row.
-                key = tuple(map(row.get, self.local)) if self.only_local else self._key(ctx)
+                # The row's own fields alone (most calcs and rules): the one value itself, or one C-level map
+                # over the current row.
+                single = self.single
+                if single is not None:
+                    key = row.get(single)
+                else:
+                    key = tuple(map(row.get, self.local)) if self.only_local else self._key(ctx)
                 if shared is not None:
                     shared.row, shared.key = row, key
         else:
