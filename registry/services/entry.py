@@ -14,8 +14,10 @@ from django.db import transaction
 
 from forms.models import Field, FieldType
 from forms.values import ValueProblem, check_value
+from registry import sql_rows
 from registry.access import Right, Scope
 from registry.models import AuditSource, FormInstance, FormStatus, Record
+from registry.services import save_sql
 from registry.services.audit import Change, audit_append
 from registry.services.design import Design, design_of
 from registry.services.record_logic import RecordValues
@@ -84,12 +86,11 @@ def form_save(
     missing = dict(missing or {})
 
     with transaction.atomic():
-        # One query checks the site scope and locks the record: saves to one record queue up here.
-        record = scope.records().select_related("site").select_for_update(of=("self",)).filter(pk=record.pk).first()
+        # Checks the site scope and locks the record, then the form: saves to one record queue up here.
+        record, form = _lock(scope, record, event, instrument, instance)
         if record is None:
             raise EntryError({"__all__": ["record not found"]})
         key = {"record": record, "event": event, "instrument": instrument, "instance": instance}
-        form = FormInstance.objects.select_for_update().filter(**key).first()
         created = form is None
         if created:
             form = FormInstance(**key)  # inserted below, if the save goes through; the record lock keeps it unique
@@ -179,9 +180,13 @@ def form_save(
             form.row_version = form.row_version + (0 if created else 1)
             form.metadata_version = design.version_number
             form.updated_by = scope.user if getattr(scope.user, "pk", None) else None
-            form.save()
+            write_first = None
+            if created or not sql_rows.enabled():
+                form.save()
+            else:
+                write_first = save_sql.update_form_sql(form)  # sent with the audit chain's lock
             audit_append(project=scope.project, action="data_change", changes=changes, user=scope.user,
-                         source=source, reason=reason.strip())  # fmt: skip
+                         source=source, reason=reason.strip(), write_first=write_first)  # fmt: skip
     from registry.quality.services.realtime import after_save  # after the commit: rules, rule queries, SDV
 
     form.record = record
@@ -194,6 +199,17 @@ def form_save(
     return SaveOutcome(form=form, changes=changes, warnings=warnings, cleared_hidden=sorted(cleared),
                        missing_required=missing_required, created=created,
                        rule_messages=rule_messages)  # fmt: skip
+
+
+def _lock(scope: Scope, record: Record, event: str, instrument: str, instance: int):
+    """(record, form or None), both locked, the record first; (None, None) when the record is out of scope."""
+    if sql_rows.enabled():
+        return save_sql.lock_record_and_form(scope, record.pk, (event, instrument, instance))
+    record = scope.records().select_related("site").select_for_update(of=("self",)).filter(pk=record.pk).first()
+    if record is None:
+        return None, None
+    key = {"record": record, "event": event, "instrument": instrument, "instance": instance}
+    return record, FormInstance.objects.select_for_update().filter(**key).first()
 
 
 def diff_values(
