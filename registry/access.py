@@ -211,7 +211,7 @@ def _membership(user, project_code: str) -> Membership | None:
         return found.select_related("project", "site").first()
     # Written out: compiling this ORM query cost more than running it, on every page (registry/sql_rows.py).
     with connection.cursor() as cursor:
-        cursor.execute(_membership_sql(), [user.pk, project_code])
+        sql_rows.execute(cursor, _membership_sql(), [user.pk, project_code])
         row = cursor.fetchone()  # at most one: a membership is unique per user and project
     if row is None:
         return None

@@ -10,10 +10,12 @@ way `QuerySet` builds them (`Model.from_db`, the fields' own converters, related
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from django.db import connection, models
 
@@ -21,6 +23,45 @@ from django.db import connection, models
 def enabled() -> bool:
     """Whether the hand-written statements run: on PostgreSQL. SQLite (the embedded demo) keeps the ORM code."""
     return connection.vendor == "postgresql"
+
+
+# Statements prepared on each database connection (the driver's connection object: a reconnect starts afresh).
+_prepared: WeakKeyDictionary[Any, set[str]] = WeakKeyDictionary()
+
+
+def prepares() -> bool:
+    """Prepared statements on persistent connections only: a connection per request would prepare every time,
+    and PgBouncer's transaction pooling (docs/scaling.md: DB_CONN_MAX_AGE=0 behind it) shares server
+    connections between clients, where a prepared statement would be missing."""
+    return enabled() and bool(connection.settings_dict.get("CONN_MAX_AGE"))
+
+
+@lru_cache(maxsize=512)
+def _statement(sql: str) -> tuple[str, str, str]:
+    """(name, PREPARE, EXECUTE template) of a statement written with %s placeholders (no other % in it)."""
+    name = "r_" + hashlib.sha1(sql.encode(), usedforsecurity=False).hexdigest()[:24]
+    parts = sql.split("%s")
+    numbered = "".join(part + (f"${n}" if n < len(parts) else "") for n, part in enumerate(parts, start=1))
+    arguments = ", ".join(["%s"] * (len(parts) - 1))
+    return name, f"PREPARE {name} AS {numbered}", f"EXECUTE {name}" + (f" ({arguments})" if arguments else "")
+
+
+def execute(cursor, sql: str, params: Sequence[Any]) -> None:
+    """Run a hand-written statement; on a persistent PostgreSQL connection as a prepared statement.
+
+    PostgreSQL parses and plans a statement on every run unless it is prepared; for the save's
+    statements planning took longer than running (0.3 ms against 0.16 ms for the lock). A prepared
+    statement survives the rollback of the transaction that prepared it, so the set kept here holds.
+    """
+    if not prepares():
+        cursor.execute(sql, params)
+        return
+    name, prepare, run = _statement(sql)
+    done = _prepared.setdefault(connection.connection, set())
+    if name not in done:
+        cursor.execute(prepare)
+        done.add(name)
+    cursor.execute(run, params)
 
 
 @dataclass(frozen=True)

@@ -142,7 +142,7 @@ def _locked_head(chain: str, write_first: tuple[str, list] | None) -> AuditChain
         if write_first is not None:
             sql, params = f"WITH written AS ({write_first[0]}) {sql}", [*write_first[1], *params]
         with connection.cursor() as cursor:
-            cursor.execute(sql, params)
+            sql_rows.execute(cursor, sql, params)
             found = cursor.fetchone()
         if found is not None:
             return AuditChainHead(chain=chain, sequence=found[0], last_hash=found[1])
@@ -180,7 +180,7 @@ def _write_rows_and_head(rows: list[AuditEvent], head: AuditChainHead) -> None:
         params.extend(f.get_db_prep_save(f.pre_save(row, True), connection) for f in _insert_fields())
     params.extend([head.sequence, head.last_hash, head.chain])
     with connection.cursor() as cursor:
-        cursor.execute(_insert_sql(len(rows)), params)
+        sql_rows.execute(cursor, _insert_sql(len(rows)), params)
         ids = [found[0] for found in cursor.fetchall()]
     # As bulk_create leaves them: saved, with their ids (RETURNING gives them in VALUES order).
     for row, pk in zip(rows, sorted(ids), strict=True):

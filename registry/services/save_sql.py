@@ -24,6 +24,7 @@ from functools import cache
 from django.db import connection
 from django.utils import timezone
 
+from registry import sql_rows
 from registry.models import FormInstance, Record, Site
 from registry.sql_rows import attach, columns, split
 
@@ -58,7 +59,7 @@ def _lock_sql(scoped: bool) -> str:
 
 def _record_and_form(sql: str, params: list) -> tuple[Record | None, FormInstance | None]:
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        sql_rows.execute(cursor, sql, params)
         row = cursor.fetchone()
     if row is None:
         return None, None
@@ -99,7 +100,8 @@ def lock_record_and_form(scope, record_pk: int, key: FormKey) -> tuple[Record | 
 def record_forms(record_pk: int) -> dict[FormKey, tuple[dict, dict]]:
     """(data, missing) of every form instance of a record."""
     with connection.cursor() as cursor:
-        cursor.execute(
+        sql_rows.execute(
+            cursor,
             "SELECT event, instrument, instance, data, missing FROM registry_forminstance WHERE record_id = %s",
             [record_pk],
         )

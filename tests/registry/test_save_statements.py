@@ -1,7 +1,8 @@
 """The form save's hand-written statements (registry/services/save_sql.py, the audit append) against the ORM code.
 
-Every behaviour runs twice: with the PostgreSQL statements and with the ORM code that SQLite (the
-embedded demo) keeps, so the two paths cannot drift apart. The query count pins the collapsed round trips.
+Every behaviour runs three times: with the PostgreSQL statements prepared (persistent connections),
+run as plain statements, and with the ORM code that SQLite (the embedded demo) keeps, so the paths
+cannot drift apart. The query count pins the collapsed round trips.
 """
 
 from __future__ import annotations
@@ -26,10 +27,12 @@ from tests.registry.factories import build_world
 EVENT = "event_1_arm_1"
 
 
-@pytest.fixture(params=["sql", "orm"])
+@pytest.fixture(params=["prepared", "sql", "orm"])
 def world(db, request, monkeypatch):
     if request.param == "orm":
         monkeypatch.setattr(sql_rows, "enabled", lambda: False)
+    # Tests close connections after each request (DB_CONN_MAX_AGE=0), where nothing is prepared.
+    monkeypatch.setattr(sql_rows, "prepares", lambda: request.param == "prepared")
     return build_world(project=import_classic())
 
 
@@ -151,3 +154,24 @@ def test_a_save_is_twelve_statements_three_of_them_in_its_transaction(client, db
     # Before the transaction: session, user, 2FA device, 2FA projects, scope, and the page's one read of
     # the record with its form (was two); after it, the data-quality checks (verifications, rules, open queries).
     assert len(statements) - 2 == 12, statements
+
+
+def test_prepared_statements_are_prepared_once_per_connection(client, db, monkeypatch):
+    monkeypatch.setattr(sql_rows, "prepares", lambda: True)
+    world = build_world(project=import_classic())
+    record, form = saved(world, {"age": "9"})
+    client.force_login(world.users["coord_a"])
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")  # a fresh connection's state (earlier tests shared this one)
+    sql_rows._prepared.pop(connection.connection, None)
+    with CaptureQueriesContext(connection) as first:
+        assert post(client, record, form.row_version, status="0", age="10").status_code == 302
+    first = [q["sql"] for q in first.captured_queries]  # read now: the next request resets the log
+    assert post(client, record, form.row_version + 1, status="0", age="11").status_code == 302
+    with CaptureQueriesContext(connection) as third:  # the same statements as the second save
+        assert post(client, record, form.row_version + 2, status="0", age="12").status_code == 302
+    assert any(sql.startswith("PREPARE") for sql in first)
+    assert not any(q["sql"].startswith("PREPARE") for q in third.captured_queries)
+    # scope, the page's read, lock, the record's forms or not, UPDATE+head, INSERT+head
+    assert sum(q["sql"].startswith("EXECUTE") for q in third.captured_queries) == 5
+    assert FormInstance.objects.get(pk=form.pk).data["age"] == "12" and verify_chain(chain_of(world.project)).ok
