@@ -55,6 +55,28 @@ def stored_columns(f: Field) -> list[str]:
     return f.checkbox_columns() if f.field_type == FieldType.CHECKBOX else [f.name]
 
 
+@dataclass(frozen=True)
+class _Shape:
+    """What a save asks of an instrument's fields, worked out once per design version (~340 questions a save)."""
+
+    columns: dict[str, Field]  # stored column -> its field
+    names: frozenset[str]
+    fields: tuple[tuple[Field, tuple[str, ...], bool, bool], ...]  # (field, columns, entered, value-checked)
+
+    @classmethod
+    def of(cls, fields: list[Field]) -> _Shape:
+        rows = []
+        for f in fields:
+            entered = f.has_data and not f.is_calc  # taken from the post
+            checked = f.field_type != FieldType.CHECKBOX and not f.is_calc  # its value goes through check_value
+            rows.append((f, tuple(stored_columns(f)), entered, checked))
+        return cls(
+            columns={col: f for f, cols, _, _ in rows for col in cols},
+            names=frozenset(f.name for f in fields),
+            fields=tuple(rows),
+        )
+
+
 def form_save(
     *,
     scope: Scope,
@@ -105,18 +127,19 @@ def form_save(
         new_missing: dict[str, str] = dict(old_missing) if partial else {}
         errors: dict[str, list[str]] = {}
 
-        known_columns = {col: f for f in fields for col in stored_columns(f)}
+        shape = design.kept(("save_shape", instrument), lambda: _Shape.of(fields))
+        known_columns = shape.columns
         for name in values:
             if name not in known_columns:
                 errors.setdefault(name, []).append(f"{name!r} is not a field of {instrument}")
-        for f in fields:
-            if not f.has_data or f.is_calc:
+        for f, columns, entered, _ in shape.fields:
+            if not entered:
                 continue
-            for col in stored_columns(f):
+            for col in columns:
                 if col in values:
                     new_data[col] = (values[col] or "").strip() if f.field_type != FieldType.NOTES else values[col]
         for name, code in missing.items():
-            if name not in {f.name for f in fields}:
+            if name not in shape.names:
                 errors.setdefault(name, []).append(f"{name!r} is not a field of {instrument}")
             elif code and code not in design.missing_codes:
                 errors.setdefault(name, []).append(f"{code!r} is not a missing-data code of this project")
@@ -129,10 +152,10 @@ def form_save(
             new_data[design.record_id_field] = record.record_id  # REDCap keeps the id as the first field's value
 
         warnings: list[ValueProblem] = []
-        for f in fields:
-            if f.name in new_missing and any(new_data.get(col) not in ("", None, "0") for col in stored_columns(f)):
+        for f, columns, _, checked in shape.fields:
+            if f.name in new_missing and any(new_data.get(col) not in ("", None, "0") for col in columns):
                 errors.setdefault(f.name, []).append("give either a value or a missing-data code, not both")
-            if f.field_type == FieldType.CHECKBOX or f.is_calc:
+            if not checked:
                 continue
             for problem in check_value(f, new_data.get(f.name, ""), values=new_data,
                                        custom_types=design.custom_types):  # fmt: skip
