@@ -132,6 +132,10 @@ def test_a_changed_value_drops_its_source_verification(client, world):
     assert not Verification.objects.filter(record=record, field="age").exists()
 
 
+postgresql_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="the PostgreSQL path's statements")
+
+
+@postgresql_only
 def test_a_save_is_twelve_statements_three_of_them_in_its_transaction(client, db):
     world = build_world(project=import_classic())  # the PostgreSQL path's count
     record, form = saved(world, {"age": "9"})
@@ -156,6 +160,7 @@ def test_a_save_is_twelve_statements_three_of_them_in_its_transaction(client, db
     assert len(statements) - 2 == 12, statements
 
 
+@postgresql_only
 def test_prepared_statements_are_prepared_once_per_connection(client, db, monkeypatch):
     monkeypatch.setattr(sql_rows, "prepares", lambda: True)
     world = build_world(project=import_classic())
