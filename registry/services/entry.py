@@ -224,7 +224,9 @@ def form_save(
                        rule_messages=rule_messages)  # fmt: skip
 
 
-def _lock(scope: Scope, record: Record, event: str, instrument: str, instance: int):
+def _lock(
+    scope: Scope, record: Record, event: str, instrument: str, instance: int
+) -> tuple[Record | None, FormInstance | None]:
     """(record, form or None), both locked, the record first; (None, None) when the record is out of scope."""
     if sql_rows.enabled():
         return save_sql.lock_record_and_form(scope, record.pk, (event, instrument, instance))
