@@ -199,7 +199,9 @@ class Field(models.Model):
         """
         cache = self.__dict__.setdefault("_kept", {})
         held = cache.get(name)
-        if held is None or not all(a is b or a == b for a, b in zip(held[0], inputs, strict=True)):
+        # Tuple equality compares item by item, identity first: the same test as `a is b or a == b`
+        # per input, without a generator (a save asks ~500 times).
+        if held is None or held[0] != inputs:
             held = cache[name] = (inputs, compute())
         return held[1]
 

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cache
 
+from django.db import connection
 from django.db.models import QuerySet
 from django.http import Http404
 
 from forms.models import Project
+from registry import sql_rows
 from registry.models import Membership, Record, Role, Site
+from registry.sql_rows import attach, columns, split
 
 
 class Right(StrEnum):
@@ -178,9 +182,7 @@ def project_scope_or_404(user, project_code: str, right: Right = Right.VIEW) -> 
     scope = None
     if getattr(user, "is_authenticated", False) and user.is_active:
         # Every page starts here: one query finds the membership with its project and site.
-        membership = (
-            Membership.objects.filter(user=user, project__code=project_code).select_related("project", "site").first()
-        )
+        membership = _membership(user, project_code)
         if membership is not None:
             scope = _scope_of(user, membership.project, membership)
     if scope is None and getattr(user, "is_superuser", False):
@@ -190,6 +192,35 @@ def project_scope_or_404(user, project_code: str, right: Right = Right.VIEW) -> 
         raise Http404("not found")
     scope.require(right)
     return scope
+
+
+@cache
+def _membership_sql() -> str:
+    m, p, s = columns(Membership), columns(Project), columns(Site)
+    return (
+        f"SELECT {m.select('m')}, {p.select('p')}, {s.select('s')} FROM registry_membership m "  # noqa: S608 - model columns, placeholders
+        "JOIN crf_project p ON p.id = m.project_id LEFT JOIN registry_site s ON s.id = m.site_id "
+        "WHERE m.user_id = %s AND p.code = %s"
+    )
+
+
+def _membership(user, project_code: str) -> Membership | None:
+    """The user's membership of the project, with its project and site (None: not a member)."""
+    if not sql_rows.enabled():
+        found = Membership.objects.filter(user=user, project__code=project_code)
+        return found.select_related("project", "site").first()
+    # Written out: compiling this ORM query cost more than running it, on every page (registry/sql_rows.py).
+    with connection.cursor() as cursor:
+        sql_rows.execute(cursor, _membership_sql(), [user.pk, project_code])
+        row = cursor.fetchone()  # at most one: a membership is unique per user and project
+    if row is None:
+        return None
+    m, p, s = columns(Membership), columns(Project), columns(Site)
+    membership_values, project_values, site_values = split(row, m, p, s)
+    membership = m.build(membership_values)
+    attach(membership, "project", p.build(project_values))
+    attach(membership, "site", s.build(site_values) if site_values[0] is not None else None)
+    return membership
 
 
 def record_or_404(scope: Scope, record_id: str) -> Record:

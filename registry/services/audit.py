@@ -13,16 +13,20 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from forms.models import Project
+from registry import sql_rows
 from registry.models import AuditChainHead, AuditEvent, AuditSource
 from registry.request_context import current_request_id
 
 GENESIS = "0" * 64
+# Larger appends (an import's) go through bulk_create; a save writes a handful of rows.
+MAX_ROWS_PER_STATEMENT = 100
 HASHED_FIELDS = (
     "chain", "sequence", "at", "username", "action", "record_id", "event", "instrument", "instance",
     "field", "old_value", "new_value", "reason", "source", "request_id", "details",
@@ -71,10 +75,18 @@ def audit_append(
     reason: str = "",
     request_id: str | None = None,
     at: datetime | None = None,
+    write_first: tuple[str, list] | None = None,
 ) -> list[AuditEvent]:
-    """Append rows to the project's chain. Must run inside the transaction that makes the change."""
+    """Append rows to the project's chain. Must run inside the transaction that makes the change.
+
+    `write_first`: the change's own statement (SQL, params), sent with the chain-head lock in one
+    round trip on PostgreSQL (the form save's UPDATE); it runs even when there are no changes.
+    """
     changes = list(changes)
     if not changes:
+        if write_first is not None:
+            with connection.cursor() as cursor:
+                cursor.execute(*write_first)
         return []
     chain = chain_of(project)
     at = at or timezone.now()
@@ -84,10 +96,7 @@ def audit_append(
     # and a savepoint would cost two round trips on every save.
     with transaction.atomic(savepoint=False):
         # The row lock serialises appends to one chain until the caller's transaction ends.
-        head = AuditChainHead.objects.select_for_update().filter(chain=chain).first()
-        if head is None:  # the chain's first row
-            AuditChainHead.objects.get_or_create(chain=chain)
-            head = AuditChainHead.objects.select_for_update().get(chain=chain)
+        head = _locked_head(chain, write_first)
         rows = []
         prev_hash, sequence = head.last_hash, head.sequence
         for change in changes:
@@ -116,10 +125,67 @@ def audit_append(
             row.row_hash = row_hash(prev_hash, row)
             prev_hash = row.row_hash
             rows.append(row)
-        AuditEvent.objects.bulk_create(rows)
         head.sequence, head.last_hash = sequence, prev_hash
-        head.save(update_fields=["sequence", "last_hash"])
+        if sql_rows.enabled() and len(rows) <= MAX_ROWS_PER_STATEMENT:
+            _write_rows_and_head(rows, head)
+        else:
+            AuditEvent.objects.bulk_create(rows)
+            head.save(update_fields=["sequence", "last_hash"])
     return rows
+
+
+def _locked_head(chain: str, write_first: tuple[str, list] | None) -> AuditChainHead:
+    if sql_rows.enabled():
+        # One round trip: the change's own write, then the head locked and read (a save holds the
+        # head, and with it every other save of the project, for as few round trips as possible).
+        sql, params = "SELECT sequence, last_hash FROM registry_auditchainhead WHERE chain = %s FOR UPDATE", [chain]
+        if write_first is not None:
+            sql, params = f"WITH written AS ({write_first[0]}) {sql}", [*write_first[1], *params]
+        with connection.cursor() as cursor:
+            sql_rows.execute(cursor, sql, params)
+            found = cursor.fetchone()
+        if found is not None:
+            return AuditChainHead(chain=chain, sequence=found[0], last_hash=found[1])
+    elif write_first is not None:
+        with connection.cursor() as cursor:
+            cursor.execute(*write_first)
+    head = AuditChainHead.objects.select_for_update().filter(chain=chain).first()
+    if head is None:  # the chain's first row
+        AuditChainHead.objects.get_or_create(chain=chain)
+        head = AuditChainHead.objects.select_for_update().get(chain=chain)
+    return head
+
+
+@cache
+def _insert_sql(count: int) -> str:
+    fields = _insert_fields()
+    one = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    names = ", ".join(f'"{f.column}"' for f in fields)
+    return (
+        f"WITH inserted AS (INSERT INTO registry_auditevent ({names}) VALUES {', '.join([one] * count)} RETURNING id), "  # noqa: S608 - model columns, placeholders
+        "head AS (UPDATE registry_auditchainhead SET sequence = %s, last_hash = %s WHERE chain = %s) "
+        "SELECT id FROM inserted"
+    )
+
+
+@cache
+def _insert_fields() -> tuple:
+    return tuple(f for f in AuditEvent._meta.concrete_fields if not f.primary_key)
+
+
+def _write_rows_and_head(rows: list[AuditEvent], head: AuditChainHead) -> None:
+    """The rows and the head's new position in one statement (bulk_create and head.save() were two)."""
+    params: list = []
+    for row in rows:
+        params.extend(f.get_db_prep_save(f.pre_save(row, True), connection) for f in _insert_fields())
+    params.extend([head.sequence, head.last_hash, head.chain])
+    with connection.cursor() as cursor:
+        sql_rows.execute(cursor, _insert_sql(len(rows)), params)
+        ids = [found[0] for found in cursor.fetchall()]
+    # As bulk_create leaves them: saved, with their ids (RETURNING gives them in VALUES order).
+    for row, pk in zip(rows, sorted(ids), strict=True):
+        row.pk = pk
+        row._state.adding, row._state.db = False, connection.alias
 
 
 @dataclass

@@ -6,12 +6,17 @@ process: a form save does not re-read the dictionary.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TypeVar
 
 from forms.models import Field, MissingDataCode, Project, ProjectVersion, RepeatingSetup
 from forms.models import ValidationType as ValidationTypeModel
 from forms.values import ValidationType, _re
+
+T = TypeVar("T")
+_MISSING = object()
 
 
 class DesignError(Exception):
@@ -60,6 +65,18 @@ class Design:
 
     @cached_property
     def _field_names(self) -> dict[str, frozenset[str]]:
+        return {}
+
+    def kept(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """`compute()` worked out once per design version (a version never changes): what a save asks of an
+        instrument's fields on every save."""
+        found = self._kept.get(key, _MISSING)
+        if found is _MISSING:
+            found = self._kept[key] = compute()
+        return found
+
+    @cached_property
+    def _kept(self) -> dict:
         return {}
 
     def instrument_label(self, instrument: str) -> str:

@@ -14,8 +14,10 @@ from django.db import transaction
 
 from forms.models import Field, FieldType
 from forms.values import ValueProblem, check_value
+from registry import sql_rows
 from registry.access import Right, Scope
 from registry.models import AuditSource, FormInstance, FormStatus, Record
+from registry.services import save_sql
 from registry.services.audit import Change, audit_append
 from registry.services.design import Design, design_of
 from registry.services.record_logic import RecordValues
@@ -53,6 +55,28 @@ def stored_columns(f: Field) -> list[str]:
     return f.checkbox_columns() if f.field_type == FieldType.CHECKBOX else [f.name]
 
 
+@dataclass(frozen=True)
+class _Shape:
+    """What a save asks of an instrument's fields, worked out once per design version (~340 questions a save)."""
+
+    columns: dict[str, Field]  # stored column -> its field
+    names: frozenset[str]
+    fields: tuple[tuple[Field, tuple[str, ...], bool, bool], ...]  # (field, columns, entered, value-checked)
+
+    @classmethod
+    def of(cls, fields: list[Field]) -> _Shape:
+        rows = []
+        for f in fields:
+            entered = f.has_data and not f.is_calc  # taken from the post
+            checked = f.field_type != FieldType.CHECKBOX and not f.is_calc  # its value goes through check_value
+            rows.append((f, tuple(stored_columns(f)), entered, checked))
+        return cls(
+            columns={col: f for f, cols, _, _ in rows for col in cols},
+            names=frozenset(f.name for f in fields),
+            fields=tuple(rows),
+        )
+
+
 def form_save(
     *,
     scope: Scope,
@@ -84,12 +108,11 @@ def form_save(
     missing = dict(missing or {})
 
     with transaction.atomic():
-        # One query checks the site scope and locks the record: saves to one record queue up here.
-        record = scope.records().select_related("site").select_for_update(of=("self",)).filter(pk=record.pk).first()
+        # Checks the site scope and locks the record, then the form: saves to one record queue up here.
+        record, form = _lock(scope, record, event, instrument, instance)
         if record is None:
             raise EntryError({"__all__": ["record not found"]})
         key = {"record": record, "event": event, "instrument": instrument, "instance": instance}
-        form = FormInstance.objects.select_for_update().filter(**key).first()
         created = form is None
         if created:
             form = FormInstance(**key)  # inserted below, if the save goes through; the record lock keeps it unique
@@ -104,18 +127,19 @@ def form_save(
         new_missing: dict[str, str] = dict(old_missing) if partial else {}
         errors: dict[str, list[str]] = {}
 
-        known_columns = {col: f for f in fields for col in stored_columns(f)}
+        shape = design.kept(("save_shape", instrument), lambda: _Shape.of(fields))
+        known_columns = shape.columns
         for name in values:
             if name not in known_columns:
                 errors.setdefault(name, []).append(f"{name!r} is not a field of {instrument}")
-        for f in fields:
-            if not f.has_data or f.is_calc:
+        for f, columns, entered, _ in shape.fields:
+            if not entered:
                 continue
-            for col in stored_columns(f):
+            for col in columns:
                 if col in values:
                     new_data[col] = (values[col] or "").strip() if f.field_type != FieldType.NOTES else values[col]
         for name, code in missing.items():
-            if name not in {f.name for f in fields}:
+            if name not in shape.names:
                 errors.setdefault(name, []).append(f"{name!r} is not a field of {instrument}")
             elif code and code not in design.missing_codes:
                 errors.setdefault(name, []).append(f"{code!r} is not a missing-data code of this project")
@@ -128,10 +152,10 @@ def form_save(
             new_data[design.record_id_field] = record.record_id  # REDCap keeps the id as the first field's value
 
         warnings: list[ValueProblem] = []
-        for f in fields:
-            if f.name in new_missing and any(new_data.get(col) not in ("", None, "0") for col in stored_columns(f)):
+        for f, columns, _, checked in shape.fields:
+            if f.name in new_missing and any(new_data.get(col) not in ("", None, "0") for col in columns):
                 errors.setdefault(f.name, []).append("give either a value or a missing-data code, not both")
-            if f.field_type == FieldType.CHECKBOX or f.is_calc:
+            if not checked:
                 continue
             for problem in check_value(f, new_data.get(f.name, ""), values=new_data,
                                        custom_types=design.custom_types):  # fmt: skip
@@ -179,9 +203,13 @@ def form_save(
             form.row_version = form.row_version + (0 if created else 1)
             form.metadata_version = design.version_number
             form.updated_by = scope.user if getattr(scope.user, "pk", None) else None
-            form.save()
+            write_first = None
+            if created or not sql_rows.enabled():
+                form.save()
+            else:
+                write_first = save_sql.update_form_sql(form)  # sent with the audit chain's lock
             audit_append(project=scope.project, action="data_change", changes=changes, user=scope.user,
-                         source=source, reason=reason.strip())  # fmt: skip
+                         source=source, reason=reason.strip(), write_first=write_first)  # fmt: skip
     from registry.quality.services.realtime import after_save  # after the commit: rules, rule queries, SDV
 
     form.record = record
@@ -194,6 +222,19 @@ def form_save(
     return SaveOutcome(form=form, changes=changes, warnings=warnings, cleared_hidden=sorted(cleared),
                        missing_required=missing_required, created=created,
                        rule_messages=rule_messages)  # fmt: skip
+
+
+def _lock(
+    scope: Scope, record: Record, event: str, instrument: str, instance: int
+) -> tuple[Record | None, FormInstance | None]:
+    """(record, form or None), both locked, the record first; (None, None) when the record is out of scope."""
+    if sql_rows.enabled():
+        return save_sql.lock_record_and_form(scope, record.pk, (event, instrument, instance))
+    record = scope.records().select_related("site").select_for_update(of=("self",)).filter(pk=record.pk).first()
+    if record is None:
+        return None, None
+    key = {"record": record, "event": event, "instrument": instrument, "instance": instance}
+    return record, FormInstance.objects.select_for_update().filter(**key).first()
 
 
 def diff_values(

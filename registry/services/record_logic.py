@@ -12,7 +12,9 @@ from collections.abc import Iterator, Mapping
 
 from forms.logic import EvalContext, LogicSyntaxError, evaluate, format_value, parse
 from forms.models import Field, FieldType, checkbox_column
+from registry import sql_rows
 from registry.models import FormInstance, Membership, Record
+from registry.services import save_sql
 from registry.services.design import Design
 
 FormKey = tuple[str, str, int]
@@ -72,6 +74,8 @@ class RecordValues(EvalContext):
         return membership.site.code if membership and membership.site_id else ""
 
     def _load(self) -> dict[FormKey, tuple[dict, dict]]:
+        if self._forms is None and sql_rows.enabled():
+            self._forms = save_sql.record_forms(self.record.pk)
         if self._forms is None:
             # Rows as tuples: the logic reads only the values, and a record has dozens of forms.
             rows = FormInstance.objects.filter(record=self.record).values_list(

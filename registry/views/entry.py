@@ -11,9 +11,11 @@ from django.views.decorators.http import require_POST
 
 from forms.rendering import build_instrument_form, initial_from_values
 from forms.submission import read_submission, submission_from_form
+from registry import sql_rows
 from registry.access import Right, project_scope_or_404, record_or_404
 from registry.models import AuditEvent, FormInstance, FormStatus, Site
 from registry.selectors_dashboard import CELL_STATUSES, DashboardFilters, dashboard_page
+from registry.services import save_sql
 from registry.services.design import DesignError, design_of
 from registry.services.entry import EntryError, SaveConflict, form_save
 from registry.services.form_defaults import default_values
@@ -123,7 +125,7 @@ def record_home(request: HttpRequest, code: str, record_id: str) -> HttpResponse
 def form_entry(request: HttpRequest, code: str, record_id: str, event: str, instrument: str, instance: int):
     scope = project_scope_or_404(request.user, code)
     design = _design_or_404(scope)
-    record = record_or_404(scope, record_id)
+    record, existing = _record_and_form_or_404(scope, record_id, event, instrument, instance)
     try:
         design.check_form_key(event, instrument, instance)
     except DesignError:
@@ -133,7 +135,6 @@ def form_entry(request: HttpRequest, code: str, record_id: str, event: str, inst
     fields = design.fields(instrument)
     if not scope.can(Right.VIEW_IDENTIFIERS):
         fields = [f for f in fields if not f.identifier]  # statisticians never see identifiers
-    existing = FormInstance.objects.filter(record=record, event=event, instrument=instrument, instance=instance).first()
     read_only = not scope.can_edit_form(instrument) or record.locked or bool(existing and existing.locked)
     ask_reason = bool(existing and existing.status == FormStatus.COMPLETE) and scope.project.settings.get(
         "reason_for_change", True
@@ -197,6 +198,18 @@ def form_entry(request: HttpRequest, code: str, record_id: str, event: str, inst
         "signatures": existing.signatures.filter(revoked_at__isnull=True) if existing else [],
         "logic_url": reverse("design-logic-js", kwargs={"code": code, "version": design.version_number}),
     }, status=409 if conflict else 200)  # fmt: skip
+
+
+def _record_and_form_or_404(scope, record_id: str, event: str, instrument: str, instance: int):
+    """The record (404 outside the user's scope) and its form instance at the key, or None."""
+    if sql_rows.enabled():  # one query instead of two (a save reads them again, locked)
+        record, existing = save_sql.record_and_form(scope, record_id, (event, instrument, instance))
+        if record is None:
+            raise Http404("not found")
+        return record, existing
+    record = record_or_404(scope, record_id)
+    return record, FormInstance.objects.filter(record=record, event=event, instrument=instrument,
+                                               instance=instance).first()  # fmt: skip
 
 
 def _initial(fields, existing, record, design) -> dict:

@@ -1,0 +1,136 @@
+"""The form save's reads and writes as prepared SQL on PostgreSQL, in as few round trips as the ORM code.
+
+A save of the 114-field workup spent about 40 % of its CPU compiling ORM queries (docs/benchmarks.md,
+form save). The statements here do exactly what the ORM code in `registry/services/entry.py` and
+`registry/views/entry.py` does, with the SQL written once (the column lists follow the models,
+`registry/sql_rows.py`), and two pairs of reads collapsed into one statement each:
+
+- the form page reads the record (in the user's site scope) and the form instance in one join;
+- the save locks the record and then the form instance in one statement; the record lock comes first,
+  as before (a MATERIALIZED CTE is locked before the LATERAL subquery runs for its row), so saves of
+  one record still queue on the record and never deadlock on the pair. A form changed by the save it
+  waited for is read in its new version (FOR UPDATE follows the row); a form that save created is
+  not in the statement's snapshot, so a form found missing is looked for again (only a form's first
+  save pays for it).
+
+Only PostgreSQL takes this path (`registry.sql_rows.enabled()`); SQLite, the embedded demo, keeps the ORM code.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+
+from django.db import connection
+from django.utils import timezone
+
+from registry import sql_rows
+from registry.models import FormInstance, Record, Site
+from registry.sql_rows import attach, columns, split
+
+FormKey = tuple[str, str, int]  # (event, instrument, instance)
+
+
+@cache
+def _record_and_form_sql(scoped: bool) -> str:
+    r, s, f = columns(Record), columns(Site), columns(FormInstance)
+    site = " AND r.site_id = %s" if scoped else ""
+    return (
+        f"SELECT {r.select('r')}, {s.select('s')}, {f.select('f')} FROM registry_record r "  # noqa: S608 - model columns, placeholders
+        "JOIN registry_site s ON s.id = r.site_id "
+        "LEFT JOIN registry_forminstance f ON f.record_id = r.id AND f.event = %s AND f.instrument = %s "
+        f"AND f.instance = %s WHERE r.project_id = %s AND r.record_id = %s{site}"
+    )
+
+
+@cache
+def _lock_sql(scoped: bool) -> str:
+    r, s, f = columns(Record), columns(Site), columns(FormInstance)
+    site = " AND site_id = %s" if scoped else ""
+    # The CTE is MATERIALIZED so its row lock is taken before the form's: the order of the ORM code.
+    return (
+        f"WITH r AS MATERIALIZED (SELECT {r.select('registry_record')} FROM registry_record "  # noqa: S608 - model columns, placeholders
+        f"WHERE id = %s AND project_id = %s{site} FOR UPDATE) "
+        f"SELECT {r.select('r')}, {s.select('s')}, {f.select('f')} FROM r JOIN registry_site s ON s.id = r.site_id "
+        f"LEFT JOIN LATERAL (SELECT {f.select('registry_forminstance')} FROM registry_forminstance "
+        "WHERE record_id = r.id AND event = %s AND instrument = %s AND instance = %s FOR UPDATE) f ON true"
+    )
+
+
+def _record_and_form(sql: str, params: list) -> tuple[Record | None, FormInstance | None]:
+    with connection.cursor() as cursor:
+        sql_rows.execute(cursor, sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None, None
+    r, s, f = columns(Record), columns(Site), columns(FormInstance)
+    record_values, site_values, form_values = split(row, r, s, f)
+    record = r.build(record_values)
+    attach(record, "site", s.build(site_values))
+    form = None
+    if form_values[0] is not None:  # the form's id: null when the record has no such form yet
+        form = f.build(form_values)
+        attach(form, "record", record)
+    return record, form
+
+
+def record_and_form(scope, record_id: str, key: FormKey) -> tuple[Record | None, FormInstance | None]:
+    """The record (in scope, with its site) and its form instance at `key`, read in one query."""
+    params = [*key, scope.project.pk, record_id]
+    if scope.site is not None:
+        params.append(scope.site.pk)
+    return _record_and_form(_record_and_form_sql(scope.site is not None), params)
+
+
+def lock_record_and_form(scope, record_pk: int, key: FormKey) -> tuple[Record | None, FormInstance | None]:
+    """Lock the record (in scope) and then its form instance at `key`, in one round trip."""
+    params: list = [record_pk, scope.project.pk]
+    if scope.site is not None:
+        params.append(scope.site.pk)
+    params.extend(key)
+    record, form = _record_and_form(_lock_sql(scope.site is not None), params)
+    if record is not None and form is None:
+        # The statement's snapshot was taken before it waited for the record: a form that the save
+        # it waited for created is invisible to it. A new statement sees it (the ORM code's second query).
+        form = FormInstance.objects.select_for_update().filter(record=record, event=key[0], instrument=key[1],
+                                                               instance=key[2]).first()  # fmt: skip
+    return record, form
+
+
+def record_forms(record_pk: int) -> dict[FormKey, tuple[dict, dict]]:
+    """(data, missing) of every form instance of a record."""
+    with connection.cursor() as cursor:
+        sql_rows.execute(
+            cursor,
+            "SELECT event, instrument, instance, data, missing FROM registry_forminstance WHERE record_id = %s",
+            [record_pk],
+        )
+        rows = cursor.fetchall()
+    loads = json.loads
+    return {
+        (event, instrument, instance): (_json(loads, data), _json(loads, missing))
+        for event, instrument, instance, data, missing in rows
+    }
+
+
+def _json(loads, value):
+    # Django's backend hands JSONB over as text (the JSONField parses it); a bare connection parses it itself.
+    return loads(value) if isinstance(value, str | bytes) else value
+
+
+def update_form_sql(form: FormInstance) -> tuple[str, list]:
+    """The UPDATE of a saved form's changed columns (every one the save sets), to run as part of another statement.
+
+    The form row is locked by this transaction, so writing only these columns leaves the row as
+    `form.save()` would. Sets `form.updated_at` as auto_now does.
+    """
+    form.updated_at = timezone.now()
+    sql = (
+        "UPDATE registry_forminstance SET data = %s, missing = %s, status = %s, row_version = %s, "
+        "metadata_version = %s, updated_by_id = %s, updated_at = %s WHERE id = %s"
+    )
+    params = [
+        json.dumps(form.data), json.dumps(form.missing), form.status, form.row_version,
+        form.metadata_version, form.updated_by_id, form.updated_at, form.pk,
+    ]  # fmt: skip
+    return sql, params
