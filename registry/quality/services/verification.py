@@ -68,17 +68,23 @@ def verified_points(design, form: FormInstance) -> set[str]:
     return points
 
 
-def clear_stale(*, project, design, form: FormInstance, user=None) -> list[str]:
-    """Drop verifications the form's new values no longer match (called after every save)."""
-    stale = [v for v in Verification.objects.filter(record_id=form.record_id, event=form.event,
-                                                    instrument=form.instrument, instance=form.instance)
-             if (v.field and v.field not in design.field_map)
-             or point_hash(design, form, v.field) != v.value_hash]  # fmt: skip
+def clear_stale(*, project, design, form: FormInstance, user=None,
+                verifications: list[tuple[int, str, str]] | None = None) -> list[str]:  # fmt: skip
+    """Drop verifications the form's new values no longer match (called after every save).
+
+    `verifications`: the form's (pk, field, value hash) rows when the caller has read them already.
+    """
+    if verifications is None:
+        verifications = list(Verification.objects.filter(record_id=form.record_id, event=form.event,
+                                                         instrument=form.instrument, instance=form.instance)
+                             .values_list("pk", "field", "value_hash"))  # fmt: skip
+    stale = [(pk, field) for pk, field, digest in verifications
+             if (field and field not in design.field_map) or point_hash(design, form, field) != digest]  # fmt: skip
     if not stale:
         return []
     with transaction.atomic():
-        Verification.objects.filter(pk__in=[v.pk for v in stale]).delete()
+        Verification.objects.filter(pk__in=[pk for pk, _ in stale]).delete()
         audit_append(project=project, action="sdv_cleared", user=user, source=AuditSource.SYSTEM, changes=[
-            Change(field=v.field, record_id=form.record.record_id, event=form.event, instrument=form.instrument,
-                   instance=form.instance, details={"reason": "value changed"}) for v in stale])  # fmt: skip
-    return [v.field for v in stale]
+            Change(field=field, record_id=form.record.record_id, event=form.event, instrument=form.instrument,
+                   instance=form.instance, details={"reason": "value changed"}) for _, field in stale])  # fmt: skip
+    return [field for _, field in stale]
