@@ -152,6 +152,13 @@ class Scope:
         records = Record.objects.filter(project=self.project)
         return records if self.site is None else records.filter(site=self.site)
 
+    def records_sql(self, alias: str) -> tuple[str, list]:
+        """The rule of `records()` as a SQL condition on the record table named `alias`, with its parameters:
+        for the few hand-written statements of hot pages (registry/services/save_sql.py)."""
+        if self.site is None:
+            return f"{alias}.project_id = %s", [self.project.pk]
+        return f"{alias}.project_id = %s AND {alias}.site_id = %s", [self.project.pk, self.site.pk]
+
     def export_profiles(self) -> tuple[str, ...]:
         profiles = EXPORT_PROFILES_BY_ROLE.get(self.role, ())
         if Right.VIEW_IDENTIFIERS in self.extra_rights and "full" not in profiles:

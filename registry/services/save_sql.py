@@ -32,25 +32,23 @@ FormKey = tuple[str, str, int]  # (event, instrument, instance)
 
 
 @cache
-def _record_and_form_sql(scoped: bool) -> str:
+def _record_and_form_sql(in_scope: str) -> str:
     r, s, f = columns(Record), columns(Site), columns(FormInstance)
-    site = " AND r.site_id = %s" if scoped else ""
     return (
         f"SELECT {r.select('r')}, {s.select('s')}, {f.select('f')} FROM registry_record r "  # noqa: S608 - model columns, placeholders
         "JOIN registry_site s ON s.id = r.site_id "
         "LEFT JOIN registry_forminstance f ON f.record_id = r.id AND f.event = %s AND f.instrument = %s "
-        f"AND f.instance = %s WHERE r.project_id = %s AND r.record_id = %s{site}"
+        f"AND f.instance = %s WHERE r.record_id = %s AND {in_scope}"
     )
 
 
 @cache
-def _lock_sql(scoped: bool) -> str:
+def _lock_sql(in_scope: str) -> str:
     r, s, f = columns(Record), columns(Site), columns(FormInstance)
-    site = " AND site_id = %s" if scoped else ""
     # The CTE is MATERIALIZED so its row lock is taken before the form's: the order of the ORM code.
     return (
-        f"WITH r AS MATERIALIZED (SELECT {r.select('registry_record')} FROM registry_record "  # noqa: S608 - model columns, placeholders
-        f"WHERE id = %s AND project_id = %s{site} FOR UPDATE) "
+        f"WITH r AS MATERIALIZED (SELECT {r.select('rr')} FROM registry_record rr "  # noqa: S608 - model columns, placeholders
+        f"WHERE rr.id = %s AND {in_scope} FOR UPDATE) "
         f"SELECT {r.select('r')}, {s.select('s')}, {f.select('f')} FROM r JOIN registry_site s ON s.id = r.site_id "
         f"LEFT JOIN LATERAL (SELECT {f.select('registry_forminstance')} FROM registry_forminstance "
         "WHERE record_id = r.id AND event = %s AND instrument = %s AND instance = %s FOR UPDATE) f ON true"
@@ -76,19 +74,14 @@ def _record_and_form(sql: str, params: list) -> tuple[Record | None, FormInstanc
 
 def record_and_form(scope, record_id: str, key: FormKey) -> tuple[Record | None, FormInstance | None]:
     """The record (in scope, with its site) and its form instance at `key`, read in one query."""
-    params = [*key, scope.project.pk, record_id]
-    if scope.site is not None:
-        params.append(scope.site.pk)
-    return _record_and_form(_record_and_form_sql(scope.site is not None), params)
+    in_scope, scope_params = scope.records_sql("r")  # the site rule stays registry.access's
+    return _record_and_form(_record_and_form_sql(in_scope), [*key, record_id, *scope_params])
 
 
 def lock_record_and_form(scope, record_pk: int, key: FormKey) -> tuple[Record | None, FormInstance | None]:
     """Lock the record (in scope) and then its form instance at `key`, in one round trip."""
-    params: list = [record_pk, scope.project.pk]
-    if scope.site is not None:
-        params.append(scope.site.pk)
-    params.extend(key)
-    record, form = _record_and_form(_lock_sql(scope.site is not None), params)
+    in_scope, scope_params = scope.records_sql("rr")  # the site rule stays registry.access's
+    record, form = _record_and_form(_lock_sql(in_scope), [record_pk, *scope_params, *key])
     if record is not None and form is None:
         # The statement's snapshot was taken before it waited for the record: a form that the save
         # it waited for created is invisible to it. A new statement sees it (the ORM code's second query).
