@@ -60,12 +60,16 @@ class Discrepancy(models.Model):
 
     # Derived rows written in bulk by a run (a million at 10,000 patients): no database FK constraints,
     # whose per-row triggers made the COPY about 3x slower (docs/benchmarks.md, "Data quality");
-    # Django still cascades deletes. The run's own index is covered by the (run, ...) indexes below.
+    # Django still cascades deletes. Every index costs about 1 s of PostgreSQL CPU per million rows a run writes,
+    # so there are three: the key, (run, rule) for a run's lists and counts, and (record, run, event), which serves
+    # a record's findings in a run and the cascade when a record is deleted. Nothing reads a site's rows across
+    # runs (a run's rows are found by run first), so site_id has none.
     run = models.ForeignKey(QualityRun, on_delete=models.CASCADE, related_name="discrepancies", db_constraint=False,
                             db_index=False)  # fmt: skip
     rule = models.CharField(max_length=30)
-    record = models.ForeignKey(Record, on_delete=models.CASCADE, related_name="+", db_constraint=False)
-    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    record = models.ForeignKey(Record, on_delete=models.CASCADE, related_name="+", db_constraint=False,
+                               db_index=False)  # fmt: skip
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False)
     event = models.CharField(max_length=100)
     instrument = models.CharField(max_length=100, blank=True)
     instance = models.PositiveIntegerField(default=1)
@@ -73,12 +77,12 @@ class Discrepancy(models.Model):
     value = models.TextField(blank=True, help_text="the value(s) found; identifiers are masked")
     value_hash = models.CharField(max_length=32, help_text="md5 of the unmasked value: exclusions end when it changes")
     message = models.TextField(blank=True)
-    excluded = models.BooleanField(default=False)
+    excluded = models.BooleanField(default=False, db_default=False)  # the run's COPY leaves it to the database
 
     class Meta:
         indexes = [
             models.Index(fields=["run", "rule"]),
-            models.Index(fields=["run", "record", "event"]),
+            models.Index(fields=["record", "run", "event"]),
         ]
 
     def __str__(self) -> str:

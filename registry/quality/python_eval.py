@@ -228,7 +228,8 @@ class BuiltinChecker:
         self.stats = stats or {}
         deferring = defer_outliers and not stats and "E" in self.rules
         numeric = [f.name for f in design.field_map.values() if is_numeric_field(f, design)] if deferring else []
-        self._texts: dict[str, dict[str, array]] = {name: {} for name in numeric}  # text -> rows holding it
+        # text -> (rules C/D verdict when the field is validated, the rows holding it)
+        self._texts: dict[str, dict[str, tuple[list | None, array]]] = {name: {} for name in numeric}
         self._rows: list[tuple[int, str, str, int]] = []  # (record, event, instrument, instance) per checked row
         self.record_id_field = design.record_id_field
         self._specs: dict[str, list[FieldSpec]] = {}
@@ -240,6 +241,8 @@ class BuiltinChecker:
         self._type_checks: dict[str, dict[str, tuple[str | None, object]]] = {}
         self._comparables: dict[tuple, object] = {}
         self._checkbox_columns: dict[str, tuple[Field, frozenset[str]] | None] = {}
+        self._field_slots: dict[str, list[tuple[FieldSpec, dict | None, dict | None, dict | None]]] = {}
+        self._columns: frozenset[str] | None = None
 
     def specs(self, instrument: str) -> list[FieldSpec]:
         specs = self._specs.get(instrument)
@@ -256,6 +259,29 @@ class BuiltinChecker:
             self._checkbox_columns[column] = (base, frozenset(base.checkbox_columns())) if ok else None
         return self._checkbox_columns[column]
 
+    def _slots(self, instrument: str) -> list[tuple[FieldSpec, dict | None, dict | None, dict | None]]:
+        """Per field of the instrument: (spec, its verdict cache, its rule E texts, its rule E verdicts), each
+        dict made once per run so the row loop holds them instead of looking them up by name per value."""
+        slots = self._field_slots.get(instrument)
+        if slots is None:
+            slots = self._field_slots[instrument] = [
+                (spec, self._validated.setdefault(spec.name, {}), self._texts.get(spec.name),
+                 self._outliers.get(spec.name) if "E" in self.rules else None)
+                for spec in self.specs(instrument)
+            ]  # fmt: skip
+        return slots
+
+    def _known_columns(self) -> frozenset[str]:
+        """Every field name and checkbox column of the design: a row's other columns are the only ones rule G
+        looks at (most rows have none)."""
+        if self._columns is None:
+            columns = set(self.design.field_map)
+            for f in self.design.field_map.values():
+                if f.field_type == FieldType.CHECKBOX:
+                    columns.update(f.checkbox_columns())
+            self._columns = frozenset(columns)
+        return self._columns
+
     def check(self, ctx: RecordForms, record: int, key: FormKey, form: FormData) -> list[Finding]:
         event, instrument, instance = key
         data, missing = form
@@ -263,10 +289,9 @@ class BuiltinChecker:
         rules = self.rules
         blank_rules = "A" in rules or "B" in rules
         rule_c, rule_d, rule_f, rule_h = "C" in rules, "D" in rules, "F" in rules, "H" in rules
+        validating = rule_c or rule_d
         stats = self.stats
         shown_by_logic: dict[Callable, bool] = {}  # fields often share one branching logic
-        outliers = self._outliers if "E" in rules else {}
-        validated = self._validated
         found: list[Finding] = []
 
         hashes = self._hashes
@@ -291,11 +316,10 @@ class BuiltinChecker:
 
         rule_a, rule_b, rule_g, rule_i = "A" in rules, "B" in rules, "G" in rules, "I" in rules
         no_codes = not missing  # most rows hold no missing-data code at all
-        texts_of = self._texts
-        if texts_of:
-            row_index = len(self._rows)
+        row_index = len(self._rows)
+        if self._texts:
             self._rows.append((record, event, instrument, instance))
-        for spec in self.specs(instrument):
+        for spec, verdicts, texts, outlier_seen in self._slots(instrument):
             f = spec.f
             name = spec.name
             columns = spec.columns
@@ -329,54 +353,56 @@ class BuiltinChecker:
             if kind == CHOICE:
                 if rule_g and raw not in spec.choices:
                     add("G", f, raw, "not one of the choices" if f.identifier else f"{raw!r} is not one of the choices")
-            elif kind == VALIDATED and (rule_c or rule_d) and spec.vtype is not None:
+            elif kind == VALIDATED and validating and spec.vtype is not None:
                 if spec.limits is None:  # a limit from the row or the clock: nothing to reuse
                     problems = self._validate(spec, raw, data)
+                elif texts is not None:  # a number, rule E deferred: one entry holds the verdict and the rows
+                    entry = texts.get(raw)
+                    if entry is None or entry[0] is None:
+                        rows = entry[1] if entry is not None else array("I")
+                        entry = texts[raw] = (self._validate(spec, raw, data), rows)
+                    entry[1].append(row_index)
+                    texts = None  # counted
+                    problems = entry[0]
                 else:  # the verdict depends on the text alone, and dates and numbers repeat a lot
-                    seen = validated.get(name)
-                    if seen is None:
-                        seen = validated[name] = {}
-                    problems = seen.get(raw)
+                    problems = verdicts.get(raw)  # type: ignore[union-attr]
                     if problems is None:
                         problems = self._validate(spec, raw, data)
-                        if len(seen) < MAX_VERDICTS:
-                            seen[raw] = problems
+                        if len(verdicts) < MAX_VERDICTS:  # type: ignore[arg-type]
+                            verdicts[raw] = problems  # type: ignore[index]
                 for rule, message in problems:
                     add(rule, f, raw, message)
             elif kind == SLIDER and rule_d:
-                seen = validated.setdefault(name, {})  # a slider's verdict depends on the text alone
-                problems = seen.get(raw)
+                problems = verdicts.get(raw)  # type: ignore[union-attr]  # a slider's verdict: the text alone
                 if problems is None:
                     problems = [("D", problem.message) for problem in check_value(f, raw, values=data)]
-                    if len(seen) < MAX_VERDICTS:
-                        seen[raw] = problems
+                    if len(verdicts) < MAX_VERDICTS:  # type: ignore[arg-type]
+                        verdicts[raw] = problems  # type: ignore[index]
                 for rule, message in problems:
                     add(rule, f, raw, message)
-            if texts_of:
-                texts = texts_of.get(name)
-                if texts is not None:  # rule E, deferred: remember where each text is
-                    rows = texts.get(raw)
-                    if rows is None:
-                        rows = texts[raw] = array("I")
-                    rows.append(row_index)
-            seen = outliers.get(name)
-            if seen is not None:  # numbers repeat a lot: decide each distinct text once
-                outlier = seen.get(raw)  # the message, or "" when the value is not an outlier
+            if texts is not None:  # rule E, deferred: remember where each text is
+                entry = texts.get(raw)
+                if entry is None:
+                    entry = texts[raw] = (None, array("I"))
+                entry[1].append(row_index)
+            if outlier_seen is not None:  # numbers repeat a lot: decide each distinct text once
+                outlier = outlier_seen.get(raw)  # the message, or "" when the value is not an outlier
                 if outlier is None:
                     number = to_number(raw)
                     mean, sd = stats[name]
                     far = number is not None and sd > 0 and abs(float(number) - mean) > 2 * sd
                     outlier = f"{raw} is more than 2 SD from the mean ({mean:.4g} ± {sd:.4g})" if far else ""
-                    if len(seen) < MAX_VERDICTS:
-                        seen[raw] = outlier
+                    if len(outlier_seen) < MAX_VERDICTS:
+                        outlier_seen[raw] = outlier
                 if outlier:
                     add("E", f, raw, outlier)
             if rule_h and spec.is_calc:
                 expected = spec.recalculate(ctx)  # type: ignore[misc]
                 if expected != raw:
                     add("H", f, raw, f"stored {raw}, calculated {expected or '(blank)'}")
-        if "G" in rules:
-            for column in data:
+        if rule_g:
+            extra = data.keys() - self._known_columns()
+            for column in extra:
                 if "___" in column:
                     base = self._checkbox_of(column)
                     if base is not None and column not in base[1] and data[column] not in ("", "0"):
@@ -385,7 +411,7 @@ class BuiltinChecker:
 
     def outlier_counts(self) -> dict[str, dict[str, int]]:
         """Deferred rule E: how often each text of each numeric field was seen (this shard's part of the stats)."""
-        return {name: {text: len(rows) for text, rows in texts.items()} for name, texts in self._texts.items()}
+        return {name: {text: len(entry[1]) for text, entry in texts.items()} for name, texts in self._texts.items()}
 
     def outliers(self, stats: dict[str, tuple[float, float]]) -> Iterator[Finding]:
         """Deferred rule E: the findings, given the whole project's mean and SD per field."""
@@ -398,7 +424,7 @@ class BuiltinChecker:
             if not sd > 0:
                 continue
             f = fields[name]
-            for raw, where in texts.items():
+            for raw, (_verdict, where) in texts.items():
                 number = to_number(raw)
                 if number is None or abs(float(number) - mean) <= 2 * sd:
                     continue

@@ -159,15 +159,14 @@ def store_findings(run: QualityRun, findings, sites: dict[int, int]) -> int:
             return
         if connection.vendor == "postgresql":
             buffer = io.StringIO()
-            writer = csv.writer(buffer)
-            for f in batch:
-                writer.writerow([run.pk, f.rule, f.record, sites[f.record], f.event, f.instrument, f.instance,
-                                 f.field, f.value, f.value_hash, f.message, "f"])  # fmt: skip
+            run_pk = run.pk
+            # A Finding is a tuple in the COPY's column order after run_id and site_id (excluded: its default).
+            csv.writer(buffer).writerows([(run_pk, sites[f[1]], *f) for f in batch])
             buffer.seek(0)
             with connection.cursor() as cursor:
                 cursor.cursor.copy_expert(
-                    "COPY quality_discrepancy (run_id, rule, record_id, site_id, event, instrument, instance, field,"
-                    " value, value_hash, message, excluded) FROM STDIN WITH (FORMAT csv,"
+                    "COPY quality_discrepancy (run_id, site_id, rule, record_id, event, instrument, instance, field,"
+                    " value, value_hash, message) FROM STDIN WITH (FORMAT csv,"
                     " FORCE_NOT_NULL (event, instrument, field, value, message))",
                     buffer,
                 )
