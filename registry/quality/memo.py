@@ -102,7 +102,8 @@ class Memoized:
         # at a row, so they share it: a follow-up row's imp30_pga, imp50_pga, ..., imp90_pga all read
         # [phys_global] and its baseline value.
         signature = (self.instrument, self.local, tuple(self.rows), tuple(remote))
-        self.shared = keys.setdefault(signature, SharedKey()) if keys is not None and pure else None
+        sharing = keys is not None and pure and self.single is None  # one value is as quick to read as a shared key
+        self.shared = keys.setdefault(signature, SharedKey()) if sharing else None
         self.entries: dict[tuple, Any] = {}
         self.hits = self.misses = 0
 
@@ -131,19 +132,18 @@ class Memoized:
             key: Any = tuple([read(ctx) for read in readers])
         elif ctx._instrument == self.instrument:  # type: ignore[attr-defined]
             row = ctx.row_data  # type: ignore[attr-defined]
-            shared = self.shared
-            if shared is not None and shared.row is row and row is not NO_DATA:
-                key = shared.key  # a sibling expression built it at this row
+            single = self.single
+            if single is not None:  # one field of the row (most calcs, branching and rules): the value is the key
+                key = row.get(single)
             else:
-                # The row's own fields alone (most calcs and rules): the one value itself, or one C-level map
-                # over the current row.
-                single = self.single
-                if single is not None:
-                    key = row.get(single)
+                shared = self.shared
+                if shared is not None and shared.row is row and row is not NO_DATA:
+                    key = shared.key  # a sibling expression built it at this row
                 else:
+                    # The row's own fields alone: one C-level map over the current row.
                     key = tuple(map(row.get, self.local)) if self.only_local else self._key(ctx)
-                if shared is not None:
-                    shared.row, shared.key = row, key
+                    if shared is not None:
+                        shared.row, shared.key = row, key
         else:
             key = self._key(ctx)
         entries = self.entries
