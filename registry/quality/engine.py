@@ -81,17 +81,27 @@ def _plan(design: Design, code: str, name: str, logic: str) -> RulePlan:
     return plan
 
 
+def one_of(column: str, values: Iterable, params: list) -> str:
+    """`column` is one of `values`, as SQL for either database: one array parameter on PostgreSQL (`= ANY`),
+    a list of placeholders on SQLite (the embedded demo), which has no arrays."""
+    values = list(values)
+    if connection.vendor == "postgresql":
+        params.append(values)
+        return f"{column} = ANY(%s)"
+    if not values:
+        return "1 = 0"
+    params.extend(values)
+    return f"{column} IN ({', '.join(['%s'] * len(values))})"
+
+
 def _filters(selection: Selection, params: list) -> str:
     sql = ""
     if selection.site_ids:
-        sql += " AND r.site_id = ANY(%s)"
-        params.append(list(selection.site_ids))
+        sql += " AND " + one_of("r.site_id", selection.site_ids, params)
     if selection.record_ids:
-        sql += " AND r.id = ANY(%s)"
-        params.append(list(selection.record_ids))
+        sql += " AND " + one_of("r.id", selection.record_ids, params)
     if selection.events:
-        sql += " AND a.event = ANY(%s)"
-        params.append(list(selection.events))
+        sql += " AND " + one_of("a.event", selection.events, params)
     return sql + _range_filter(selection, params)
 
 

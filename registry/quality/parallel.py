@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import json
 import os
 import pickle
 import selectors
 import shutil
 import signal
 import tempfile
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -34,9 +36,11 @@ from registry.quality.engine import Progress, Selection
 # One child per core; fewer records than this are not worth a fork (the pass takes well under a second).
 MIN_RECORDS_PER_SHARD = 250
 PR_SET_PDEATHSIG = 1
-# Evaluates and stores one shard, returns its count. Its third argument swaps a value with the other shards:
-# the shard passes its part, waits until every shard has passed one, and gets `combine` of all the parts.
-ShardWork = Callable[[Selection, Progress, Callable[[Any], Any]], int]
+# Evaluates and stores one shard, returns its count: a number, or numbers by key (a run's by rule); the shards'
+# results are added up. Its third argument swaps a value with the other shards: the shard passes its part,
+# waits until every shard has passed one, and gets `combine` of all the parts.
+Counts = int | dict[str, int]
+ShardWork = Callable[[Selection, Progress, Callable[[Any], Any]], Counts]
 
 _inherited: list = []  # the parent's DB connections, kept referenced in a child so they are never closed there
 
@@ -76,13 +80,13 @@ def shards(project, selection: Selection, n: int) -> list[Selection]:
 
 
 def run_sharded(project, selection: Selection, n: int, work: ShardWork, progress: Progress | None,
-                combine: Callable[[list], Any] | None = None) -> int:  # fmt: skip
-    """`work` on each of n shards in forked children; the total count. Raises if any child failed."""
+                combine: Callable[[list], Any] | None = None) -> Counts:  # fmt: skip
+    """`work` on each of n shards in forked children; their counts added up. Raises if any child failed."""
     return fork_all(shards(project, selection, n), work, progress, combine)
 
 
 def fork_all(parts: list[Selection], work: ShardWork, progress: Progress | None,
-             combine: Callable[[list], Any] | None = None) -> int:  # fmt: skip
+             combine: Callable[[list], Any] | None = None) -> Counts:  # fmt: skip
     """One forked child per part, each running `work` in its own transaction; the sum of their counts.
 
     Values the shards swap (`work`'s third argument) travel as pickles in a private temporary folder;
@@ -186,7 +190,7 @@ def _child(parent: int, part: Selection, work: ShardWork, fd: int, swap: _Swap) 
         _detach_connections()
         with transaction.atomic():  # the shard's rows appear together or not at all
             count = work(part, lambda fraction: out.write(f"p {fraction:.4f}\n"), swap)
-        out.write(f"done {count}\n")
+        out.write(f"done {json.dumps(count)}\n")
         status = 0
     except BaseException as exc:  # reported to the parent, which fails the run
         with contextlib.suppress(Exception):
@@ -206,9 +210,9 @@ def _detach_connections() -> None:
             conn.connection = None
 
 
-def _collect(children: dict[int, tuple[int, int]], n: int, progress: Progress | None, answers: _Answers) -> int:
+def _collect(children: dict[int, tuple[int, int]], n: int, progress: Progress | None, answers: _Answers) -> Counts:
     fractions = [0.0] * n
-    counts: dict[int, int] = {}
+    counts: dict[int, Counts] = {}
     errors: list[str] = []
     buffers = {fd: b"" for fd in children}
     selector = selectors.DefaultSelector()
@@ -241,7 +245,7 @@ def _collect(children: dict[int, tuple[int, int]], n: int, progress: Progress | 
                         errors.append(f"combining the shards' parts: {type(exc).__name__}: {exc}")
                         answers.abort()
                 elif kind == "done":
-                    counts[index] = int(rest)
+                    counts[index] = json.loads(rest)
                 elif kind == "error":
                     errors.append(rest)
                     answers.abort()
@@ -256,4 +260,13 @@ def _collect(children: dict[int, tuple[int, int]], n: int, progress: Progress | 
             errors.append(f"shard {index} ended without a result (wait status {status})")
     if errors:
         raise RuntimeError("data-quality shard failed: " + "; ".join(errors))
-    return sum(counts.values())
+    return _add_up([counts[index] for index in sorted(counts)])
+
+
+def _add_up(results: list[Counts]) -> Counts:
+    if all(isinstance(result, int) for result in results):
+        return sum(results)  # type: ignore[arg-type]
+    total: Counter = Counter()
+    for result in results:
+        total.update(result)  # type: ignore[arg-type]
+    return dict(total)

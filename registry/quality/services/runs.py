@@ -7,6 +7,7 @@ import io
 import time
 from collections import Counter
 from dataclasses import dataclass
+from operator import itemgetter
 
 from django.db import connection, transaction
 from django.db.models import Count
@@ -14,7 +15,7 @@ from django.utils import timezone
 
 from registry.access import Right, Scope
 from registry.models import AuditSource, Job, Record, Site
-from registry.quality.engine import Selection, find_discrepancies, numeric_stats
+from registry.quality.engine import Selection, find_discrepancies, numeric_stats, one_of
 from registry.quality.models import Discrepancy, QualityRun, Query, QueryStatus
 from registry.quality.parallel import run_sharded, shard_count
 from registry.quality.python_eval import outlier_stats
@@ -105,7 +106,7 @@ def execute(run: QualityRun, *, progress=None, use_sql: bool = False) -> dict:
         stats.update(outlier_stats(parts))
         return stats
 
-    def work(part: Selection, report, swap=None) -> int:
+    def work(part: Selection, report, swap=None) -> dict[str, int]:
         exchange = (swap or (lambda counts: combine([counts]))) if in_pass else None
         findings = find_discrepancies(project=project, design=design, selection=part, progress=report,
                                       use_sql=use_sql, stats=None if in_pass else stats, exchange=exchange)  # fmt: skip
@@ -115,23 +116,26 @@ def execute(run: QualityRun, *, progress=None, use_sql: bool = False) -> dict:
     processes = 1 if use_sql else shard_count(project, selection)
     if processes > 1:
         try:
-            count = run_sharded(project, selection, processes, work, progress, combine)
+            found = run_sharded(project, selection, processes, work, progress, combine)
         except Exception:
             run.discrepancies.all().delete()  # a shard that finished committed its rows: the failed run keeps none
             raise
     else:
-        count = work(selection, progress)
+        found = work(selection, progress)
     with connection.cursor() as cursor:
         cursor.execute(
             "UPDATE quality_discrepancy SET excluded = true WHERE run_id = %s AND EXISTS (SELECT 1 FROM"
             " quality_exclusion x WHERE x.project_id = %s AND x.rule = quality_discrepancy.rule"
             " AND x.record_id = quality_discrepancy.record_id AND x.event = quality_discrepancy.event"
             " AND x.instance = quality_discrepancy.instance AND x.field = quality_discrepancy.field"
-            " AND x.value_hash = quality_discrepancy.value_hash)",
+            " AND x.value_hash = quality_discrepancy.value_hash) RETURNING rule",
             [run.pk, project.pk],
         )
-    by_rule = dict(run.discrepancies.filter(excluded=False).values_list("rule").annotate(n=Count("id")))
-    excluded = run.discrepancies.filter(excluded=True).count()
+        excluded_by_rule = Counter(rule for (rule,) in cursor.fetchall())
+    # The counts come from what the shards stored and what was just excluded: counting a million stored rows
+    # again took 0.7 s at 10,000 patients.
+    count, excluded = sum(found.values()), sum(excluded_by_rule.values())
+    by_rule = {rule: n - excluded_by_rule[rule] for rule, n in sorted(found.items()) if n > excluded_by_rule[rule]}
     run.previous = QualityRun.objects.filter(project=project, finished_at__isnull=False).exclude(pk=run.pk).first()
     from registry.quality.services.queries import close_resolved_rule_queries, open_rule_queries
 
@@ -149,9 +153,12 @@ def execute(run: QualityRun, *, progress=None, use_sql: bool = False) -> dict:
     return {"run": run.pk, "total": count - excluded, "by_rule": by_rule}
 
 
-def store_findings(run: QualityRun, findings, sites: dict[int, int]) -> int:
-    """Write the findings in batches: COPY on PostgreSQL (millions of blank values are normal), else bulk_create."""
-    count = 0
+def store_findings(run: QualityRun, findings, sites: dict[int, int]) -> Counter:
+    """Write the findings in batches: COPY on PostgreSQL (millions of blank values are normal), else bulk_create.
+
+    Returns how many were stored per rule.
+    """
+    stored: Counter = Counter()
     batch: list[Finding] = []
 
     def flush() -> None:
@@ -177,15 +184,15 @@ def store_findings(run: QualityRun, findings, sites: dict[int, int]) -> int:
                             value_hash=f.value_hash, message=f.message)
                 for f in batch
             )  # fmt: skip
+        stored.update(map(itemgetter(0), batch))  # a Finding's rule
         batch.clear()
 
     for finding in findings:
         batch.append(finding)
-        count += 1
         if len(batch) >= 20000:
             flush()
     flush()
-    return count
+    return stored
 
 
 def run_sync(*, scope: Scope, rules: list[str] | None = None, **filters) -> QualityRun:
@@ -218,8 +225,10 @@ def run_diff(run: QualityRun) -> RunDiff | None:
     with connection.cursor() as cursor:
         counts = []
         for a, b, combine in ((run, previous, "EXCEPT"), (previous, run, "EXCEPT"), (run, previous, "INTERSECT")):
-            sql = "SELECT count(*) FROM (" + part + " AND rule = ANY(%s) " + combine + " " + part + ") t"  # noqa: S608 - constant parts, values as parameters
-            cursor.execute(sql, [a.pk, rules, b.pk])
+            params: list = [a.pk]
+            rule_in = one_of("rule", rules, params)
+            sql = f"SELECT count(*) FROM ({part} AND {rule_in} {combine} {part}) t"  # noqa: S608 - placeholders only
+            cursor.execute(sql, [*params, b.pk])
             counts.append(cursor.fetchone()[0])
         still = counts.pop()
     return RunDiff(new=counts[0], resolved=counts[1], still_open=still)
