@@ -242,7 +242,7 @@ class BuiltinChecker:
         self._type_checks: dict[str, dict[str, tuple[str | None, object]]] = {}
         self._comparables: dict[tuple, object] = {}
         self._checkbox_columns: dict[str, tuple[Field, frozenset[str]] | None] = {}
-        self._field_slots: dict[str, list[tuple[FieldSpec, dict | None, dict | None, dict | None]]] = {}
+        self._field_slots: dict[str, list[tuple[FieldSpec, dict, dict | None, dict | None]]] = {}
         self._columns: frozenset[str] | None = None
 
     def specs(self, instrument: str) -> list[FieldSpec]:
@@ -260,7 +260,7 @@ class BuiltinChecker:
             self._checkbox_columns[column] = (base, frozenset(base.checkbox_columns())) if ok else None
         return self._checkbox_columns[column]
 
-    def _slots(self, instrument: str) -> list[tuple[FieldSpec, dict | None, dict | None, dict | None]]:
+    def _slots(self, instrument: str) -> list[tuple[FieldSpec, dict, dict | None, dict | None]]:
         """Per field of the instrument: (spec, its verdict cache, its rule E texts, its rule E verdicts), each
         dict made once per run so the row loop holds them instead of looking them up by name per value."""
         slots = self._field_slots.get(instrument)
@@ -359,26 +359,25 @@ class BuiltinChecker:
                     problems = self._validate(spec, raw, data)
                 elif texts is not None:  # a number, rule E deferred: one entry holds the verdict and the rows
                     entry = texts.get(raw)
-                    if entry is None or entry[0] is None:
-                        rows = entry[1] if entry is not None else array("I")
-                        entry = texts[raw] = (self._validate(spec, raw, data), rows)
+                    if entry is None:
+                        entry = texts[raw] = (self._validate(spec, raw, data), array("I"))
                     entry[1].append(row_index)
                     texts = None  # counted
                     problems = entry[0]
                 else:  # the verdict depends on the text alone, and dates and numbers repeat a lot
-                    problems = verdicts.get(raw)  # type: ignore[union-attr]
+                    problems = verdicts.get(raw)
                     if problems is None:
                         problems = self._validate(spec, raw, data)
-                        if len(verdicts) < MAX_VERDICTS:  # type: ignore[arg-type]
-                            verdicts[raw] = problems  # type: ignore[index]
+                        if len(verdicts) < MAX_VERDICTS:
+                            verdicts[raw] = problems
                 for rule, message in problems:
                     add(rule, f, raw, message)
             elif kind == SLIDER and rule_d:
-                problems = verdicts.get(raw)  # type: ignore[union-attr]  # a slider's verdict: the text alone
+                problems = verdicts.get(raw)  # a slider's verdict depends on the text alone
                 if problems is None:
                     problems = [("D", problem.message) for problem in check_value(f, raw, values=data)]
-                    if len(verdicts) < MAX_VERDICTS:  # type: ignore[arg-type]
-                        verdicts[raw] = problems  # type: ignore[index]
+                    if len(verdicts) < MAX_VERDICTS:
+                        verdicts[raw] = problems
                 for rule, message in problems:
                     add(rule, f, raw, message)
             if texts is not None:  # rule E, deferred: remember where each text is
