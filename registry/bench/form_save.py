@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from urllib.parse import urlencode
 
 from django.urls import reverse
 
@@ -72,9 +73,17 @@ def client_forms(project, instrument: str, clients: int) -> list[FormInstance]:
     return list(chosen.values())
 
 
+FORM_HEADERS = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
 @dataclass
 class SavingBrowser:
-    """One user editing one form: keeps the row_version the server gave it, as the page does."""
+    """One user editing one form: keeps the row_version the server gave it, as the page does.
+
+    The clients share the server's two cores, so they do as little as a client can: the fields that
+    never change between saves are url-encoded once (encoding ~160 pairs per save cost the client a
+    third of a millisecond that the server under test then lacked).
+    """
 
     session: object
     url: str
@@ -82,22 +91,29 @@ class SavingBrowser:
     toggle: tuple[str, tuple[str, str]]
     row_version: int
     saves: int = 0
+    _fixed: str = field(default="", init=False, repr=False)
+    _value: str = field(default="", init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        name = self.toggle[0]
+        self._fixed = urlencode([(k, v) for k, v in self.fields if k not in (name, "row_version", "reason")])
+        self._value = dict(self.fields).get(name, "")
 
     def save(self) -> None:
         name, (first, second) = self.toggle
         # Always a different value from the stored one: an unchanged save writes nothing.
-        value = second if dict(self.fields).get(name) == first else first
-        data = [(k, v) for k, v in self.fields if k not in (name, "row_version", "reason")]
-        data += [(name, value), ("row_version", str(self.row_version)), ("reason", "benchmark edit")]
-        data.append(("save_stay", ""))
-        answer = self.session.post(self.url, data=data, allow_redirects=False, timeout=60)
+        value = second if self._value == first else first
+        changing = urlencode([(name, value), ("row_version", str(self.row_version)), ("reason", "benchmark edit"),
+                              ("save_stay", "")])  # fmt: skip
+        body = f"{self._fixed}&{changing}" if self._fixed else changing
+        answer = self.session.post(self.url, data=body, headers=FORM_HEADERS, allow_redirects=False, timeout=60)
         # The browser would show the "Saved" messages on the next page; dropping them keeps the
         # session from growing with messages nobody reads.
         self.session.cookies.pop("messages", None)
         if answer.status_code != 302:
             raise FormSaveError(f"save answered {answer.status_code}")
         self.row_version += 1
-        self.fields = [(k, value if k == name else v) for k, v in self.fields]
+        self._value = value
         self.saves += 1
 
 
