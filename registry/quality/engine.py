@@ -94,15 +94,19 @@ def one_of(column: str, values: Iterable, params: list) -> str:
     return f"{column} IN ({', '.join(['%s'] * len(values))})"
 
 
-def _filters(selection: Selection, params: list) -> str:
+def selection_filters(selection: Selection, params: list, *, event_column: str = "a.event") -> str:
+    """` AND ...` conditions restricting a query joined to registry_record as `r` to the selection's sites,
+    records and events (`event_column` names the event of the row being restricted)."""
     sql = ""
-    if selection.site_ids:
-        sql += " AND " + one_of("r.site_id", selection.site_ids, params)
-    if selection.record_ids:
-        sql += " AND " + one_of("r.id", selection.record_ids, params)
-    if selection.events:
-        sql += " AND " + one_of("a.event", selection.events, params)
-    return sql + _range_filter(selection, params)
+    for column, values in (("r.site_id", selection.site_ids), ("r.id", selection.record_ids),
+                           (event_column, selection.events)):  # fmt: skip
+        if values:
+            sql += " AND " + one_of(column, values, params)
+    return sql
+
+
+def _filters(selection: Selection, params: list) -> str:
+    return selection_filters(selection, params) + _range_filter(selection, params)
 
 
 def _range_filter(selection: Selection, params: list) -> str:

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from registry.access import Right, Scope
 from registry.models import AuditSource, Record
-from registry.quality.engine import Selection, one_of
+from registry.quality.engine import Selection, one_of, selection_filters
 from registry.quality.models import (
     Discrepancy,
     Priority,
@@ -247,12 +247,7 @@ def close_resolved_rule_queries(run: QualityRun, selection: Selection) -> int:
         "SELECT q.id FROM quality_query q JOIN registry_record r ON r.id = q.record_id WHERE q.project_id = %s"  # noqa: S608 - placeholders only
         f" AND {rule_in} AND q.status <> 'closed'"
     )
-    if selection.site_ids:
-        sql += " AND " + one_of("r.site_id", selection.site_ids, params)
-    if selection.record_ids:
-        sql += " AND " + one_of("r.id", selection.record_ids, params)
-    if selection.events:
-        sql += " AND " + one_of("q.event", selection.events, params)
+    sql += selection_filters(selection, params, event_column="q.event")
     sql += (
         " AND NOT EXISTS (SELECT 1 FROM quality_discrepancy d WHERE d.run_id = %s AND d.rule = q.rule"
         " AND d.record_id = q.record_id AND d.event = q.event AND d.instance = q.instance AND d.field = q.field)"
