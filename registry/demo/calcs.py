@@ -37,6 +37,7 @@ class InMemoryRecordValues(RecordValues):
     def __init__(self, *, forms: dict[FormKey, FormInstance], **kwargs) -> None:
         super().__init__(**kwargs)
         self._forms = FormValues(forms)  # type: ignore[assignment]
+        self._whole_record = True
 
 
 def _order(design: Design, key: FormKey) -> tuple[int, int, int]:

@@ -2,7 +2,10 @@
 
 RecordValues is the evaluation context of the logic language for a record being saved: the
 form being saved answers from the submitted values, every other form instance of the record
-from the database (loaded once, on first use).
+from the database, read on first use. When the instrument's logic names the other forms it can
+read (`forms_read_by`: plain references such as `[baseline_arm_1][consent_genetic]`), only those
+are read; logic that can reach any instance (instance words, event words) reads the whole record.
+A save of the workup read all 44 forms of a record (43 KB of JSON) for one baseline answer.
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ import math
 from collections.abc import Iterator, Mapping
 
 from forms.logic import EvalContext, LogicSyntaxError, evaluate, format_value, parse
+from forms.logic.context import INSTANCE_WORDS
+from forms.logic.parser import EVENT_SMART_VARIABLES
 from forms.models import Field, FieldType, checkbox_column
 from registry import sql_rows
 from registry.models import FormInstance, Membership, Record
@@ -63,6 +68,9 @@ class RecordValues(EvalContext):
         self.current_instance = instance if design.is_repeating(event, instrument) else None
         self.missing_codes = frozenset(design.missing_codes)
         self._forms: dict[FormKey, tuple[dict, dict]] | None = None  # (data, missing) per form instance
+        # The other forms the instrument's logic can read, when it names them all; None: the whole record.
+        self._reads = forms_read_by(design, event, instrument)
+        self._whole_record = False  # whether _forms holds every form of the record
         self._visible: dict[str, bool] = {}  # the last round's branching verdicts
         self._instance = instance
 
@@ -74,19 +82,22 @@ class RecordValues(EvalContext):
         return membership.site.code if membership and membership.site_id else ""
 
     def _load(self) -> dict[FormKey, tuple[dict, dict]]:
-        if self._forms is None and sql_rows.enabled():
-            self._forms = save_sql.record_forms(self.record.pk)
+        """Every form of the record (read once)."""
+        if not self._whole_record:
+            self._forms = read_record_forms(self.record)
+            self._whole_record = True
+        return self._forms  # type: ignore[return-value]
+
+    def _other_form(self, key: FormKey) -> tuple[dict, dict] | None:
+        if self._whole_record or self._reads is None or key not in self._reads:
+            return self._load().get(key)
         if self._forms is None:
-            # Rows as tuples: the logic reads only the values, and a record has dozens of forms.
-            rows = FormInstance.objects.filter(record=self.record).values_list(
-                "event", "instrument", "instance", "data", "missing"
-            )
-            self._forms = {(event, instrument, n): (data, missing) for event, instrument, n, data, missing in rows}
-        return self._forms
+            self._forms = read_record_forms(self.record, keys=self._reads)
+        return self._forms.get(key)
 
     def loaded_forms(self) -> dict[FormKey, tuple[dict, dict]] | None:
-        """(data, missing) of the record's form instances if the logic has read them (a copy), else None."""
-        return None if self._forms is None else dict(self._forms)
+        """(data, missing) of every form instance of the record if the logic read them all (a copy), else None."""
+        return dict(self._forms) if self._whole_record else None  # type: ignore[arg-type]
 
     def _key(self, field: str, event: str | None, instance: int | None) -> FormKey | None:
         instrument = self.design.instrument_of.get(field.split("___")[0])
@@ -101,7 +112,7 @@ class RecordValues(EvalContext):
     def _data(self, key: FormKey) -> tuple[dict[str, str], dict[str, str]]:
         if key == (self._event, self.instrument, self._instance):
             return self.form_values, self.form_missing
-        return self._load().get(key) or ({}, {})
+        return self._other_form(key) or ({}, {})
 
     def value(self, field: str, event: str | None = None, instance: int | None = None) -> str:
         key = self._key(field, event, instance)
@@ -183,6 +194,67 @@ class RecordValues(EvalContext):
         """The field's branching verdict from the last `apply_calculations_and_branching` round."""
         visible = self._visible.get(f.name)
         return self.is_visible(f, self.form_values) if visible is None else visible
+
+
+def read_record_forms(record: Record, keys: frozenset[FormKey] | None = None) -> dict[FormKey, tuple[dict, dict]]:
+    """(data, missing) of the record's form instances: all of them, or those at `keys`."""
+    if sql_rows.enabled():
+        return save_sql.record_forms(record.pk, keys)
+    # Rows as tuples: the logic reads only the values, and a record has dozens of forms.
+    rows = FormInstance.objects.filter(record=record)
+    if keys is not None:
+        rows = rows.filter(event__in={k[0] for k in keys}, instrument__in={k[1] for k in keys})
+    found = rows.values_list("event", "instrument", "instance", "data", "missing")
+    forms = {(event, instrument, n): (data, missing) for event, instrument, n, data, missing in found}
+    return forms if keys is None else {key: value for key, value in forms.items() if key in keys}
+
+
+# Smart variables that never read a form of the record (the base EvalContext answers them).
+_FORMLESS_SMART_VARIABLES = INSTANCE_WORDS | {"record-name", "event-name", "record-dag-name", "user-dag-name"}
+
+
+def forms_read_by(design: Design, event: str, instrument: str) -> frozenset[FormKey] | None:
+    """The other form instances the calcs and branching of `instrument`, saved at `event`, can read.
+
+    None when the logic can reach forms that only the record's data decides: an instance word
+    (`[last-instance]`), an event word (`[previous-event-name]`) or a smart variable that is not
+    known to read nothing. The form being saved is left out for its non-repeating reading, and
+    references to other instances of it (`[field][2]`) are kept. Worked out once per design version.
+    """
+    return design.kept(("forms_read_by", event, instrument), lambda: _forms_read_by(design, event, instrument))
+
+
+def _forms_read_by(design: Design, event: str, instrument: str) -> frozenset[FormKey] | None:
+    keys: set[FormKey] = set()
+    for f in design.fields(instrument):
+        for source in (f.branching_logic, f.calc_expression if f.is_calc else None):
+            if not source or not source.strip():
+                continue
+            try:
+                expression = parse(source)
+            except LogicSyntaxError:
+                continue  # never evaluated: invalid branching shows the field, an invalid calc is blank
+            if not expression.smart_variables <= _FORMLESS_SMART_VARIABLES:
+                return None
+            for ref in expression.references:
+                if ref.event is None or ref.event == "event-name":
+                    ref_event = event
+                elif ref.event in EVENT_SMART_VARIABLES:
+                    return None  # an event word ([previous-event-name]): the record's data decides
+                else:
+                    ref_event = ref.event
+                owner = design.instrument_of.get(ref.field.split("___")[0])
+                if owner is None:
+                    continue  # no such field: reads nothing
+                same_form = ref_event == event and owner == instrument
+                if ref.instance is None:
+                    if not same_form:
+                        keys.add((ref_event, owner, 1))
+                elif ref.instance.isascii() and ref.instance.isdigit():
+                    keys.add((ref_event, owner, int(ref.instance)))
+                else:
+                    return None
+    return frozenset(keys)
 
 
 def format_calc_result(result, f: Field) -> str:

@@ -90,14 +90,25 @@ def lock_record_and_form(scope, record_pk: int, key: FormKey) -> tuple[Record | 
     return record, form
 
 
-def record_forms(record_pk: int) -> dict[FormKey, tuple[dict, dict]]:
-    """(data, missing) of every form instance of a record."""
+_RECORD_FORMS = "SELECT event, instrument, instance, data, missing FROM registry_forminstance WHERE record_id = %s"
+# The keys as three parallel arrays: one prepared statement whatever their number.
+_RECORD_FORMS_AT = (
+    "SELECT event, instrument, instance, data, missing FROM registry_forminstance WHERE record_id = %s "
+    "AND (event, instrument, instance) IN (SELECT * FROM unnest(%s::varchar[], %s::varchar[], %s::integer[]))"
+)
+
+
+def record_forms(record_pk: int, keys: frozenset[FormKey] | None = None) -> dict[FormKey, tuple[dict, dict]]:
+    """(data, missing) of every form instance of a record, or of those at `keys`."""
+    if keys is not None and not keys:
+        return {}
     with connection.cursor() as cursor:
-        sql_rows.execute(
-            cursor,
-            "SELECT event, instrument, instance, data, missing FROM registry_forminstance WHERE record_id = %s",
-            [record_pk],
-        )
+        if keys is None:
+            sql_rows.execute(cursor, _RECORD_FORMS, [record_pk])
+        else:
+            ordered = sorted(keys)
+            sql_rows.execute(cursor, _RECORD_FORMS_AT, [record_pk, [k[0] for k in ordered], [k[1] for k in ordered],
+                                                        [k[2] for k in ordered]])  # fmt: skip
         rows = cursor.fetchall()
     loads = json.loads
     return {

@@ -150,7 +150,7 @@ def test_a_save_is_ten_statements_three_of_them_in_its_transaction(client, db):
     # Was six: the record and the form locked one by one, the form's UPDATE, the chain head's lock,
     # the rows' INSERT and the head's UPDATE. Now: the record and then the form locked in one
     # statement; the form's UPDATE sent with the head's lock; the rows with the head's new position.
-    # (This design's logic reads no other form; the workup's adds one read of the record's forms.)
+    # (This design's logic reads no other form; the workup's adds one read of the one form it names.)
     assert [s.split(" ", 1)[0] for s in inside] == ["WITH", "WITH", "WITH"], inside
     assert "FOR UPDATE" in inside[0] and "registry_forminstance" in inside[0]
     assert "UPDATE registry_forminstance" in inside[1] and "registry_auditchainhead" in inside[1]

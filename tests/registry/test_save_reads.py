@@ -1,0 +1,106 @@
+"""What a save reads of the record's other forms: only those its logic names, the whole record when the
+logic can reach any instance. Each behaviour runs on the three paths of the save (prepared and plain
+PostgreSQL statements, and the ORM code of the embedded SQLite demo)."""
+
+from __future__ import annotations
+
+import pytest
+
+from forms.design.services import import_design
+from forms.dictionary.services import import_dictionary
+from forms.models import Project
+from registry import sql_rows
+from registry.models import AuditEvent, FormInstance
+from registry.services.design import design_of
+from registry.services.entry import form_save
+from registry.services.record_logic import forms_read_by
+from registry.services.records import record_create
+from tests.registry.designs import API_HEADER
+from tests.registry.factories import build_world
+
+EVENT = "event_1_arm_1"
+ROWS = [
+    "record_id,demographics,,text,Record ID,,,,,,,,,,,,,",
+    'consent,demographics,,radio,Consent given,"1, Yes | 0, No",,,,,,,,,,,,',
+    "weight,demographics,,text,Weight (kg),,,number,1,150,,,,,,,,",
+    "unrelated,demographics,,text,Unrelated,,,,,,,,,,,,,",
+    "crp,labs,,text,CRP (mg/L),,,number,0,300,,,,,,,,",
+    "sample_note,labs,,text,Sample note,,,,,,,[consent] = '1',,,,,,",
+    'crp_per_kg,labs,,calc,CRP per kg,"[crp] / [weight]",,,,,,,,,,,,',
+    "prior_mas,history,,yesno,Earlier MAS,,,,,,,,,,,,,",
+    "visit_crp,visits,,text,CRP at visit (mg/L),,,number,0,300,,,,,,,,",
+    'crp_rise,visits,,calc,Rise since last visit,"[visit_crp] - [visit_crp][previous-instance]",,,,,,,,,,,,',
+]
+
+
+@pytest.fixture(params=["prepared", "sql", "orm"])
+def world(db, request, monkeypatch):
+    if request.param == "orm":
+        monkeypatch.setattr(sql_rows, "enabled", lambda: False)
+    monkeypatch.setattr(sql_rows, "prepares", lambda: request.param == "prepared")
+    source = "\n".join([API_HEADER, *ROWS]) + "\n"
+    assert not import_dictionary(project_code="reads", source=source.encode(), title="Reads").errors
+    assert not import_design(
+        project_code="reads", what="repeating", source=b"form_name,custom_form_label\nvisits,\n"
+    ).errors
+    return build_world(project=Project.objects.get(code="reads"))
+
+
+def save(world, record, instrument: str, values: dict, instance: int = 1):
+    return form_save(scope=world.scope("coord_a"), record=record, event=EVENT, instrument=instrument,
+                     instance=instance, values=values)  # fmt: skip
+
+
+def test_the_logic_names_the_forms_a_save_reads(world):
+    design = design_of(world.project)
+    assert forms_read_by(design, EVENT, "labs") == {(EVENT, "demographics", 1)}
+    assert forms_read_by(design, EVENT, "demographics") == frozenset()
+    assert forms_read_by(design, EVENT, "visits") is None  # [previous-instance]: the record's data decides
+
+
+def test_branching_and_calcs_read_the_values_of_the_form_they_name(world):
+    record = record_create(scope=world.scope("coord_a"))
+    save(world, record, "demographics", {"consent": "0", "weight": "20", "unrelated": "x"})
+    outcome = save(world, record, "labs", {"crp": "50", "sample_note": "haemolysed"})
+    assert outcome.cleared_hidden == ["sample_note"]
+    labs = FormInstance.objects.get(record=record, instrument="labs")
+    assert labs.data == {"crp": "50", "crp_per_kg": "2.5"}
+
+    save(world, record, "demographics", {"consent": "1", "weight": "25", "unrelated": "x"})
+    outcome = save(world, record, "labs", {"crp": "50", "sample_note": "haemolysed"})
+    assert outcome.cleared_hidden == []
+    labs.refresh_from_db()
+    assert labs.data == {"crp": "50", "crp_per_kg": "2", "sample_note": "haemolysed"}
+    row = AuditEvent.objects.filter(record_id=record.record_id, field="crp_per_kg").latest("sequence")
+    assert (row.old_value, row.new_value) == ("2.5", "2")
+
+
+def test_a_form_the_logic_names_that_was_never_saved_reads_as_blank(world):
+    record = record_create(scope=world.scope("coord_a"))
+    outcome = save(world, record, "labs", {"crp": "50", "sample_note": "haemolysed"})
+    assert outcome.cleared_hidden == ["sample_note"]
+    assert FormInstance.objects.get(record=record, instrument="labs").data == {"crp": "50"}
+
+
+def test_instance_words_read_the_whole_record(world):
+    record = record_create(scope=world.scope("coord_a"))
+    save(world, record, "visits", {"visit_crp": "10"}, instance=1)
+    save(world, record, "visits", {"visit_crp": "25"}, instance=2)
+    save(world, record, "visits", {"visit_crp": "20"}, instance=3)
+    rises = {
+        f.instance: f.data.get("crp_rise") for f in FormInstance.objects.filter(record=record, instrument="visits")
+    }
+    assert rises == {1: None, 2: "15", 3: "-5"}
+
+
+def test_real_time_rules_see_the_whole_record_after_a_save_that_read_part_of_it(world):
+    from registry.quality.services.custom_rules import rule_save
+
+    rule_save(scope=world.scope("dm"), name="R1 High CRP after MAS", logic="[crp] > 40 and [prior_mas] = '1'",
+              real_time=True)  # fmt: skip
+    record = record_create(scope=world.scope("coord_a"))
+    save(world, record, "history", {"prior_mas": "1"})
+    outcome = save(world, record, "labs", {"crp": "50"})  # its logic reads demographics only
+    assert [m.rule for m in outcome.rule_messages] == ["R1"]
+    outcome = save(world, record, "labs", {"crp": "30"})
+    assert outcome.rule_messages == []
