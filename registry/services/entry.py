@@ -31,6 +31,20 @@ class EntryError(Exception):
         super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()))
 
 
+class RecordNotFound(EntryError):
+    """No such record in the user's scope (the web answers 404)."""
+
+    def __init__(self):
+        super().__init__({"__all__": ["record not found"]})
+
+
+class FormLocked(EntryError):
+    """The record or the form is locked; nothing was written."""
+
+    def __init__(self):
+        super().__init__({"__all__": ["this form is locked; unlock it (with a reason) before editing"]})
+
+
 class SaveConflict(Exception):
     """Somebody else saved the form since it was opened; nothing was written."""
 
@@ -80,7 +94,7 @@ class _Shape:
 def form_save(
     *,
     scope: Scope,
-    record: Record,
+    record: Record | str,
     event: str,
     instrument: str,
     instance: int = 1,
@@ -95,11 +109,12 @@ def form_save(
 ) -> SaveOutcome:
     """Save submitted raw values of one instrument. `partial` keeps fields that were not submitted.
 
-    Bulk callers (record imports) pass the `design` they loaded once, sparing a query per save.
+    Bulk callers (record imports) pass the `design` they loaded once, sparing a query per save. `record`
+    may be a record id: the record is then read only once, locked (the form page's save).
     """
     scope.require(Right.ENTER_DATA)
-    if record.project_id != scope.project.pk:
-        raise EntryError({"__all__": ["record not found"]})
+    if isinstance(record, Record) and record.project_id != scope.project.pk:
+        raise RecordNotFound
     if not scope.can_edit_form(instrument):
         raise EntryError({"__all__": [f"you may not enter data in {instrument}"]})
     design = design or design_of(scope.project)
@@ -111,13 +126,13 @@ def form_save(
         # Checks the site scope and locks the record, then the form: saves to one record queue up here.
         record, form = _lock(scope, record, event, instrument, instance)
         if record is None:
-            raise EntryError({"__all__": ["record not found"]})
+            raise RecordNotFound
         key = {"record": record, "event": event, "instrument": instrument, "instance": instance}
         created = form is None
         if created:
             form = FormInstance(**key)  # inserted below, if the save goes through; the record lock keeps it unique
         if record.locked or form.locked:
-            raise EntryError({"__all__": ["this form is locked; unlock it (with a reason) before editing"]})
+            raise FormLocked
         if not created and expected_row_version is not None and form.row_version != expected_row_version:
             raise SaveConflict(form, values)
 
@@ -225,12 +240,13 @@ def form_save(
 
 
 def _lock(
-    scope: Scope, record: Record, event: str, instrument: str, instance: int
+    scope: Scope, record: Record | str, event: str, instrument: str, instance: int
 ) -> tuple[Record | None, FormInstance | None]:
     """(record, form or None), both locked, the record first; (None, None) when the record is out of scope."""
     if sql_rows.enabled():
-        return save_sql.lock_record_and_form(scope, record.pk, (event, instrument, instance))
-    record = scope.records().select_related("site").select_for_update(of=("self",)).filter(pk=record.pk).first()
+        return save_sql.lock_record_and_form(scope, record, (event, instrument, instance))
+    which = {"record_id": record} if isinstance(record, str) else {"pk": record.pk}
+    record = scope.records().select_related("site").select_for_update(of=("self",)).filter(**which).first()
     if record is None:
         return None, None
     key = {"record": record, "event": event, "instrument": instrument, "instance": instance}

@@ -43,12 +43,12 @@ def _record_and_form_sql(in_scope: str) -> str:
 
 
 @cache
-def _lock_sql(in_scope: str) -> str:
+def _lock_sql(in_scope: str, by: str) -> str:
     r, s, f = columns(Record), columns(Site), columns(FormInstance)
     # The CTE is MATERIALIZED so its row lock is taken before the form's: the order of the ORM code.
     return (
         f"WITH r AS MATERIALIZED (SELECT {r.select('rr')} FROM registry_record rr "  # noqa: S608 - model columns, placeholders
-        f"WHERE rr.id = %s AND {in_scope} FOR UPDATE) "
+        f"WHERE rr.{by} = %s AND {in_scope} FOR UPDATE) "
         f"SELECT {r.select('r')}, {s.select('s')}, {f.select('f')} FROM r JOIN registry_site s ON s.id = r.site_id "
         f"LEFT JOIN LATERAL (SELECT {f.select('registry_forminstance')} FROM registry_forminstance "
         "WHERE record_id = r.id AND event = %s AND instrument = %s AND instance = %s FOR UPDATE) f ON true"
@@ -78,10 +78,11 @@ def record_and_form(scope, record_id: str, key: FormKey) -> tuple[Record | None,
     return _record_and_form(_record_and_form_sql(in_scope), [*key, record_id, *scope_params])
 
 
-def lock_record_and_form(scope, record_pk: int, key: FormKey) -> tuple[Record | None, FormInstance | None]:
-    """Lock the record (in scope) and then its form instance at `key`, in one round trip."""
+def lock_record_and_form(scope, record: Record | str, key: FormKey) -> tuple[Record | None, FormInstance | None]:
+    """Lock the record (in scope; a Record or a record id) and then its form instance at `key`, in one round trip."""
     in_scope, scope_params = scope.records_sql("rr")  # the site rule stays registry.access's
-    record, form = _record_and_form(_lock_sql(in_scope), [record_pk, *scope_params, *key])
+    by, value = ("record_id", record) if isinstance(record, str) else ("id", record.pk)
+    record, form = _record_and_form(_lock_sql(in_scope, by), [value, *scope_params, *key])
     if record is not None and form is None:
         # The statement's snapshot was taken before it waited for the record: a form that the save
         # it waited for created is invisible to it. A new statement sees it (the ORM code's second query).

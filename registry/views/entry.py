@@ -17,7 +17,7 @@ from registry.models import AuditEvent, FormInstance, FormStatus, Site
 from registry.selectors_dashboard import CELL_STATUSES, DashboardFilters, dashboard_page
 from registry.services import save_sql
 from registry.services.design import DesignError, design_of
-from registry.services.entry import EntryError, SaveConflict, form_save
+from registry.services.entry import EntryError, FormLocked, RecordNotFound, SaveConflict, form_save
 from registry.services.form_defaults import default_values
 from registry.services.records import EnrollmentError, record_create
 
@@ -125,7 +125,6 @@ def record_home(request: HttpRequest, code: str, record_id: str) -> HttpResponse
 def form_entry(request: HttpRequest, code: str, record_id: str, event: str, instrument: str, instance: int):
     scope = project_scope_or_404(request.user, code)
     design = _design_or_404(scope)
-    record, existing = _record_and_form_or_404(scope, record_id, event, instrument, instance)
     try:
         design.check_form_key(event, instrument, instance)
     except DesignError:
@@ -135,53 +134,54 @@ def form_entry(request: HttpRequest, code: str, record_id: str, event: str, inst
     fields = design.fields(instrument)
     if not scope.can(Right.VIEW_IDENTIFIERS):
         fields = [f for f in fields if not f.identifier]  # statisticians never see identifiers
+    missing_codes = list(design.missing_codes.items())
+    key = {"record_id": record_id, "event": event, "instrument": instrument, "instance": instance}
+    conflict: SaveConflict | None = None
+    refused: EntryError | None = None
+    submission = None
+    if request.method == "POST" and scope.can_edit_form(instrument):
+        # The save reads the post directly and reads the record once, locked (it also answers the
+        # user's site scope); the page reads it only when it is shown again.
+        submission = read_submission(fields, request.POST, missing_codes=design.missing_codes,
+                                     locked={design.record_id_field})  # fmt: skip
+        if submission is not None:
+            try:
+                return _save(request, scope, design, key, submission)
+            except RecordNotFound:
+                raise Http404("not found") from None
+            except FormLocked:
+                messages.error(request, "This form is locked: the changes were not saved.")
+            except SaveConflict as exc:
+                conflict = exc
+            except EntryError as exc:
+                refused = exc
+    record, existing = _record_and_form_or_404(scope, record_id, event, instrument, instance)
     read_only = not scope.can_edit_form(instrument) or record.locked or bool(existing and existing.locked)
     ask_reason = bool(existing and existing.status == FormStatus.COMPLETE) and scope.project.settings.get(
         "reason_for_change", True
     )
-    missing_codes = list(design.missing_codes.items())
-    conflict = None
     form = None
     if request.method == "POST" and not read_only:
-
-        def bound_form():
-            initial = _initial(fields, existing, record, design)
-            return _bound_form(fields, request.POST, initial, missing_codes, ask_reason, design)
-
-        # The save reads the post directly; the Django form is built only when the page is shown again.
-        submission = read_submission(fields, request.POST, missing_codes=design.missing_codes,
-                                     locked={design.record_id_field})  # fmt: skip
-        if submission is None:
-            form = bound_form()
-            submission = submission_from_form(form) if form.is_valid() else None
-        if submission is not None:
+        initial = _initial(fields, existing, record, design)
+        form = _bound_form(fields, request.POST, initial, missing_codes, ask_reason, design)
+        if submission is None and form.is_valid():  # a post that only the Django form reads
             try:
-                outcome = form_save(
-                    scope=scope, record=record, event=event, instrument=instrument, instance=instance,
-                    values=submission.values, missing=submission.missing, status=submission.status,
-                    expected_row_version=submission.row_version, reason=submission.reason, design=design,
-                )  # fmt: skip
+                return _save(request, scope, design, key, submission_from_form(form))
             except SaveConflict as exc:
                 conflict = exc
             except EntryError as exc:
-                form = form or bound_form()
-                form.is_valid()
-                for name, problems in exc.errors.items():
-                    target = name if name in form.fields else None
-                    for problem in problems:
-                        form.add_error(target, problem)
-            else:
-                _save_messages(request, design, instrument, outcome)
-                return redirect(_after_save(request, design, code, record_id, event, instrument, instance))
-        if form is None:
-            form = bound_form()
-    else:
+                refused = exc
+        if refused is not None:
+            form.is_valid()
+            for name, problems in refused.errors.items():
+                target = name if name in form.fields else None
+                for problem in problems:
+                    form.add_error(target, problem)
+    if form is None:
         history = {}
         if existing and scope.can(Right.VIEW_AUDIT):
-            where = {"code": code, "record_id": record_id, "event": event, "instrument": instrument,
-                     "instance": instance}  # fmt: skip
-            history = {f.name: reverse("field-history", kwargs={**where, "field": f.name}) for f in fields
-                       if f.has_data}  # fmt: skip
+            history = {f.name: reverse("field-history", kwargs={"code": code, **key, "field": f.name})
+                       for f in fields if f.has_data}  # fmt: skip
         initial = _initial(fields, existing, record, design)
         form = build_instrument_form(fields, initial=initial, missing_codes=missing_codes, read_only=read_only,
                                      ask_reason=ask_reason, history_links=history)  # fmt: skip
@@ -198,6 +198,17 @@ def form_entry(request: HttpRequest, code: str, record_id: str, event: str, inst
         "signatures": existing.signatures.filter(revoked_at__isnull=True) if existing else [],
         "logic_url": reverse("design-logic-js", kwargs={"code": code, "version": design.version_number}),
     }, status=409 if conflict else 200)  # fmt: skip
+
+
+def _save(request, scope, design, key: dict, submission) -> HttpResponse:
+    """Save the submission and send the browser on; raises what form_save raises."""
+    outcome = form_save(
+        scope=scope, record=key["record_id"], event=key["event"], instrument=key["instrument"],
+        instance=key["instance"], values=submission.values, missing=submission.missing, status=submission.status,
+        expected_row_version=submission.row_version, reason=submission.reason, design=design,
+    )  # fmt: skip
+    _save_messages(request, design, key["instrument"], outcome)
+    return redirect(_after_save(request, design, scope.project.code, **key))
 
 
 def _record_and_form_or_404(scope, record_id: str, event: str, instrument: str, instance: int):

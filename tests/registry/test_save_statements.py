@@ -103,7 +103,9 @@ def test_locked_records_and_forms_are_not_saved(client, world, lock):
     client.force_login(world.users["coord_a"])
     rows = AuditEvent.objects.count()
     response = post(client, record, form.row_version, status="0")
-    assert response.status_code == 200  # the page shown read-only again
+    assert response.status_code == 200  # the page shown read-only again, saying why nothing was saved
+    page = response.content.decode()
+    assert "This form is locked: the changes were not saved." in page and 'name="age"' in page and "disabled" in page
     assert AuditEvent.objects.count() == rows and FormInstance.objects.get(pk=form.pk).data["age"] == "9"
 
 
@@ -136,7 +138,7 @@ postgresql_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="
 
 
 @postgresql_only
-def test_a_save_is_ten_statements_three_of_them_in_its_transaction(client, db):
+def test_a_save_is_nine_statements_three_of_them_in_its_transaction(client, db):
     world = build_world(project=import_classic())  # the PostgreSQL path's count
     record, form = saved(world, {"age": "9"})
     client.force_login(world.users["coord_a"])
@@ -155,10 +157,10 @@ def test_a_save_is_ten_statements_three_of_them_in_its_transaction(client, db):
     assert "FOR UPDATE" in inside[0] and "registry_forminstance" in inside[0]
     assert "UPDATE registry_forminstance" in inside[1] and "registry_auditchainhead" in inside[1]
     assert "INSERT INTO registry_auditevent" in inside[2] and "UPDATE registry_auditchainhead" in inside[2]
-    # Before the transaction: session, user, 2FA device, 2FA projects, scope, and the page's one read of
-    # the record with its form (was two); after it, the data-quality checks' one read of the form's verifications,
-    # the active rules and the record's open rule queries (was three).
-    assert len(statements) - 2 == 10, statements
+    # Before the transaction: session, user, 2FA device, 2FA projects and scope (the page's own read of the
+    # record and its form, once two queries, is gone: the save's lock reads them); after it, the data-quality
+    # checks' one read of the form's verifications, the active rules and the record's open rule queries (was three).
+    assert len(statements) - 2 == 9, statements
     assert "quality_verification" in statements[-1] and "quality_rule" in statements[-1], statements[-1]
 
 
@@ -179,6 +181,6 @@ def test_prepared_statements_are_prepared_once_per_connection(client, db, monkey
         assert post(client, record, form.row_version + 2, status="0", age="12").status_code == 302
     assert any(sql.startswith("PREPARE") for sql in first)
     assert not any(q["sql"].startswith("PREPARE") for q in third.captured_queries)
-    # scope, the page's read, lock, UPDATE+head, INSERT+head, and the data-quality checks' one read
-    assert sum(q["sql"].startswith("EXECUTE") for q in third.captured_queries) == 6
+    # scope, lock, UPDATE+head, INSERT+head, and the data-quality checks' one read
+    assert sum(q["sql"].startswith("EXECUTE") for q in third.captured_queries) == 5
     assert FormInstance.objects.get(pk=form.pk).data["age"] == "12" and verify_chain(chain_of(world.project)).ok
