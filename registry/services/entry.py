@@ -17,6 +17,7 @@ from forms.values import ValueProblem, check_value
 from registry import sql_rows
 from registry.access import Right, Scope
 from registry.models import AuditSource, FormInstance, FormStatus, Record
+from registry.quality.services import realtime
 from registry.services import save_sql
 from registry.services.audit import Change, audit_append
 from registry.services.design import Design, design_of
@@ -124,7 +125,8 @@ def form_save(
 
     with transaction.atomic():
         # Checks the site scope and locks the record, then the form: saves to one record queue up here.
-        record, form = _lock(scope, record, event, instrument, instance)
+        # On PostgreSQL the same statement reads what the checks after the save need (`check_reads`).
+        record, form, check_reads = _lock(scope, record, event, instrument, instance)
         if record is None:
             raise RecordNotFound
         key = {"record": record, "event": event, "instrument": instrument, "instance": instance}
@@ -225,15 +227,15 @@ def form_save(
                 write_first = save_sql.update_form_sql(form)  # sent with the audit chain's lock
             audit_append(project=scope.project, action="data_change", changes=changes, user=scope.user,
                          source=source, reason=reason.strip(), write_first=write_first)  # fmt: skip
-    from registry.quality.services.realtime import after_save  # after the commit: rules, rule queries, SDV
-
     form.record = record
     # The record's other forms, if the logic read them (a record with many repeating instances is
     # only read when something needs it): the real-time rules start from them.
     record_forms = logic.loaded_forms()
     if record_forms is not None:
         record_forms[(event, instrument, instance)] = (form.data, form.missing)
-    rule_messages = after_save(scope=scope, form=form, design=design, record_forms=record_forms)
+    # After the commit: rules, rule queries, SDV.
+    rule_messages = realtime.after_save(scope=scope, form=form, design=design, record_forms=record_forms,
+                                        reads=check_reads)  # fmt: skip
     return SaveOutcome(form=form, changes=changes, warnings=warnings, cleared_hidden=sorted(cleared),
                        missing_required=missing_required, created=created,
                        rule_messages=rule_messages)  # fmt: skip
@@ -241,16 +243,20 @@ def form_save(
 
 def _lock(
     scope: Scope, record: Record | str, event: str, instrument: str, instance: int
-) -> tuple[Record | None, FormInstance | None]:
-    """(record, form or None), both locked, the record first; (None, None) when the record is out of scope."""
+) -> tuple[Record | None, FormInstance | None, realtime.CheckReads | None]:
+    """(record, form or None, the checks' reads or None), both locked, the record first; (None, None, None)
+    when the record is out of scope."""
+    key = (event, instrument, instance)
     if sql_rows.enabled():
-        return save_sql.lock_record_and_form(scope, record, (event, instrument, instance))
+        record, form, more = save_sql.lock_record_and_form(scope, record, key, (realtime.CHECK_READS, list(key)))
+        return record, form, realtime.check_reads(more) if record is not None else None
     which = {"record_id": record} if isinstance(record, str) else {"pk": record.pk}
     record = scope.records().select_related("site").select_for_update(of=("self",)).filter(**which).first()
     if record is None:
-        return None, None
-    key = {"record": record, "event": event, "instrument": instrument, "instance": instance}
-    return record, FormInstance.objects.select_for_update().filter(**key).first()
+        return None, None, None
+    found = FormInstance.objects.select_for_update().filter(record=record, event=event, instrument=instrument,
+                                                            instance=instance).first()  # fmt: skip
+    return record, found, None
 
 
 def diff_values(

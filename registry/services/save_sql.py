@@ -43,33 +43,41 @@ def _record_and_form_sql(in_scope: str) -> str:
 
 
 @cache
-def _lock_sql(in_scope: str, by: str) -> str:
+def _lock_sql(in_scope: str, by: str, also: str) -> str:
     r, s, f = columns(Record), columns(Site), columns(FormInstance)
     # The CTE is MATERIALIZED so its row lock is taken before the form's: the order of the ORM code.
     return (
         f"WITH r AS MATERIALIZED (SELECT {r.select('rr')} FROM registry_record rr "  # noqa: S608 - model columns, placeholders
         f"WHERE rr.{by} = %s AND {in_scope} FOR UPDATE) "
-        f"SELECT {r.select('r')}, {s.select('s')}, {f.select('f')} FROM r JOIN registry_site s ON s.id = r.site_id "
+        f"SELECT {r.select('r')}, {s.select('s')}, {f.select('f')}{', ' if also else ''}{also} "
+        "FROM r JOIN registry_site s ON s.id = r.site_id "
         f"LEFT JOIN LATERAL (SELECT {f.select('registry_forminstance')} FROM registry_forminstance "
         "WHERE record_id = r.id AND event = %s AND instrument = %s AND instance = %s FOR UPDATE) f ON true"
     )
 
 
 def _record_and_form(sql: str, params: list) -> tuple[Record | None, FormInstance | None]:
+    record, form, _ = _record_form_and_more(sql, params)
+    return record, form
+
+
+def _record_form_and_more(sql: str, params: list) -> tuple[Record | None, FormInstance | None, tuple]:
+    """The record, its form and the row's columns after them."""
     with connection.cursor() as cursor:
         sql_rows.execute(cursor, sql, params)
         row = cursor.fetchone()
     if row is None:
-        return None, None
+        return None, None, ()
     r, s, f = columns(Record), columns(Site), columns(FormInstance)
-    record_values, site_values, form_values = split(row, r, s, f)
+    record_values, site_values, form_values = split(row, r, s, f)  # the columns after them are `more`
+    more = tuple(row[len(r) + len(s) + len(f) :])
     record = r.build(record_values)
     attach(record, "site", s.build(site_values))
     form = None
     if form_values[0] is not None:  # the form's id: null when the record has no such form yet
         form = f.build(form_values)
         attach(form, "record", record)
-    return record, form
+    return record, form, more
 
 
 def record_and_form(scope, record_id: str, key: FormKey) -> tuple[Record | None, FormInstance | None]:
@@ -78,17 +86,24 @@ def record_and_form(scope, record_id: str, key: FormKey) -> tuple[Record | None,
     return _record_and_form(_record_and_form_sql(in_scope), [*key, record_id, *scope_params])
 
 
-def lock_record_and_form(scope, record: Record | str, key: FormKey) -> tuple[Record | None, FormInstance | None]:
-    """Lock the record (in scope; a Record or a record id) and then its form instance at `key`, in one round trip."""
+def lock_record_and_form(
+    scope, record: Record | str, key: FormKey, also: tuple[str, list] = ("", [])
+) -> tuple[Record | None, FormInstance | None, tuple]:
+    """Lock the record (in scope; a Record or a record id) and then its form instance at `key`, in one round trip.
+
+    `also`: more columns to read in the same statement, as (SQL over the record `r`, parameters); their
+    values come third. They are read with the statement's snapshot, from before any wait for the lock.
+    """
     in_scope, scope_params = scope.records_sql("rr")  # the site rule stays registry.access's
     by, value = ("record_id", record) if isinstance(record, str) else ("id", record.pk)
-    record, form = _record_and_form(_lock_sql(in_scope, by), [value, *scope_params, *key])
+    sql = _lock_sql(in_scope, by, also[0])
+    record, form, more = _record_form_and_more(sql, [value, *scope_params, *also[1], *key])
     if record is not None and form is None:
         # The statement's snapshot was taken before it waited for the record: a form that the save
         # it waited for created is invisible to it. A new statement sees it (the ORM code's second query).
         form = FormInstance.objects.select_for_update().filter(record=record, event=key[0], instrument=key[1],
                                                                instance=key[2]).first()  # fmt: skip
-    return record, form
+    return record, form, more
 
 
 _RECORD_FORMS = "SELECT event, instrument, instance, data, missing FROM registry_forminstance WHERE record_id = %s"

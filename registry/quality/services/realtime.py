@@ -44,41 +44,51 @@ class RuleText(NamedTuple):
     real_time: bool
 
 
-def after_save(*, scope, form: FormInstance, design=None, record_forms: dict | None = None) -> list[RuleMessage]:
+def after_save(*, scope, form: FormInstance, design=None, record_forms: dict | None = None,
+               reads: CheckReads | None = None) -> list[RuleMessage]:  # fmt: skip
     """Run after form_save commits; returns the real-time rule messages for the saved form's event.
 
     `record_forms`: the record's forms as the save left them ((event, instrument, instance) ->
-    (data, missing)), so the rules need not read them again.
+    (data, missing)), so the rules need not read them again. `reads`: CHECK_READS as the save read
+    them with its lock.
     """
     try:
-        return _after_save(scope, form, design, record_forms)
+        return _after_save(scope, form, design, record_forms, reads)
     except Exception:  # advisory: a failing rule must never cost the user their save
         log.exception("post-save data-quality checks failed for form instance %s", form.pk)
         return []
 
 
-# What every save reads before its checks, in one round trip on PostgreSQL: the saved form's verifications, the
-# project's active rules (in the model's order) and the rules of the record's open rule queries. Written as SQL
-# and prepared (registry.sql_rows): the ORM compiling the same three queries cost more than running them.
-_READS = (
-    "SELECT (SELECT coalesce(json_agg(json_build_array(id, field, value_hash) ORDER BY id), '[]')"
-    " FROM quality_verification WHERE record_id = %s AND event = %s AND instrument = %s AND instance = %s),"
+# What every save's checks read, in one round trip on PostgreSQL: the saved form's verifications, the project's
+# active rules (in the model's order) and the rules of the record's open rule queries. Written as SQL and prepared
+# (registry.sql_rows): the ORM compiling the same three queries cost more than running them. They are three
+# columns of a select over the record (alias `r`), so the save reads them with its lock, in the same round trip;
+# the `%s` are the form's event, instrument and instance.
+CHECK_READS = (
+    "(SELECT coalesce(json_agg(json_build_array(id, field, value_hash) ORDER BY id), '[]')"
+    " FROM quality_verification WHERE record_id = r.id AND event = %s AND instrument = %s AND instance = %s),"
     " (SELECT coalesce(json_agg(json_build_array(code, name, logic, real_time) ORDER BY \"order\", id), '[]')"
-    " FROM quality_rule WHERE project_id = %s AND active),"
+    " FROM quality_rule WHERE project_id = r.project_id AND active),"
     " (SELECT coalesce(json_agg(DISTINCT rule), '[]') FROM quality_query"
-    " WHERE record_id = %s AND rule <> '' AND status <> %s)"
+    " WHERE record_id = r.id AND rule <> '' AND status <> 'closed')"  # QueryStatus.CLOSED
 )
+_READS = f"SELECT {CHECK_READS} FROM registry_record r WHERE r.id = %s"  # noqa: S608 - constants, placeholders
+
+CheckReads = tuple[list[tuple[int, str, str]], list[RuleText], set[str]]
+
+
+def check_reads(row) -> CheckReads:
+    """(verifications as (pk, field, hash), active rules, open rule codes) from the three CHECK_READS columns."""
+    verifications, rules, open_rules = (json.loads(v) if isinstance(v, str) else v for v in row)
+    return [tuple(v) for v in verifications], [RuleText(*r) for r in rules], set(open_rules)
 
 
 def _reads(project, record, form: FormInstance) -> tuple[list | None, list[RuleText], set[str]]:
     """(verifications as (pk, field, hash) or None to let clear_stale read them, active rules, open rule codes)."""
     if sql_rows.enabled():
         with connection.cursor() as cursor:
-            params = [form.record_id, form.event, form.instrument, form.instance, project.pk, record.pk,
-                      QueryStatus.CLOSED.value]  # fmt: skip
-            sql_rows.execute(cursor, _READS, params)
-            verifications, rules, open_rules = (json.loads(v) if isinstance(v, str) else v for v in cursor.fetchone())
-        return [tuple(v) for v in verifications], [RuleText(*row) for row in rules], set(open_rules)
+            sql_rows.execute(cursor, _READS, [form.event, form.instrument, form.instance, record.pk])
+            return check_reads(cursor.fetchone())
     active = Rule.objects.filter(project=project, active=True)
     rules = [RuleText(*row) for row in active.values_list("code", "name", "logic", "real_time")]
     open_rules = set(Query.objects.filter(record=record).exclude(rule="").exclude(status=QueryStatus.CLOSED)
@@ -86,10 +96,11 @@ def _reads(project, record, form: FormInstance) -> tuple[list | None, list[RuleT
     return None, rules, open_rules
 
 
-def _after_save(scope, form: FormInstance, design=None, record_forms: dict | None = None) -> list[RuleMessage]:
+def _after_save(scope, form: FormInstance, design=None, record_forms: dict | None = None,
+                reads: CheckReads | None = None) -> list[RuleMessage]:  # fmt: skip
     project, record = scope.project, form.record
     design = design or design_of(project)
-    verifications, rules, open_rules = _reads(project, record, form)
+    verifications, rules, open_rules = reads or _reads(project, record, form)
     clear_stale(project=project, design=design, form=form, user=scope.user, verifications=verifications)
     fields_here = design.field_names(form.instrument)
     real_time = [r.code for r in rules if r.real_time and fields_here & _fields_of(r.logic)]
