@@ -202,32 +202,65 @@ def project_scope_or_404(user, project_code: str, right: Right = Right.VIEW) -> 
 
 
 @cache
-def _membership_sql() -> str:
+def _membership_sql(one_project: bool) -> str:
     m, p, s = columns(Membership), columns(Project), columns(Site)
     return (
         f"SELECT {m.select('m')}, {p.select('p')}, {s.select('s')} FROM registry_membership m "  # noqa: S608 - model columns, placeholders
         "JOIN crf_project p ON p.id = m.project_id LEFT JOIN registry_site s ON s.id = m.site_id "
-        "WHERE m.user_id = %s AND p.code = %s"
+        "WHERE m.user_id = %s" + (" AND p.code = %s" if one_project else " ORDER BY p.code")
     )
+
+
+# The user's memberships read in this request, by project code: kept on the request's user object.
+_READ = "_registry_memberships"
+
+
+def memberships(user, *, keep: bool = False) -> dict[str, Membership]:
+    """Every membership of the user, with its project and site, by project code.
+
+    `keep`: kept on the user object, for a request's user only (it lives as long as the request). The
+    second-factor check reads them on every page of a user who has not given a code, and the project's
+    page then finds its scope there instead of reading it again.
+    """
+    found = getattr(user, _READ, None)
+    if found is None:
+        if not sql_rows.enabled():
+            rows = Membership.objects.filter(user=user).select_related("project", "site").order_by("project__code")
+            found = {m.project.code: m for m in rows}
+        else:
+            found = {m.project.code: m for m in _memberships_sql(user, None)}
+        if keep:
+            setattr(user, _READ, found)
+    return found
 
 
 def _membership(user, project_code: str) -> Membership | None:
     """The user's membership of the project, with its project and site (None: not a member)."""
+    read = getattr(user, _READ, None)
+    if read is not None:
+        return read.get(project_code)
     if not sql_rows.enabled():
         found = Membership.objects.filter(user=user, project__code=project_code)
         return found.select_related("project", "site").first()
+    found = _memberships_sql(user, project_code)  # at most one: a membership is unique per user and project
+    return found[0] if found else None
+
+
+def _memberships_sql(user, project_code: str | None) -> list[Membership]:
     # Written out: compiling this ORM query cost more than running it, on every page (registry/sql_rows.py).
     with connection.cursor() as cursor:
-        sql_rows.execute(cursor, _membership_sql(), [user.pk, project_code])
-        row = cursor.fetchone()  # at most one: a membership is unique per user and project
-    if row is None:
-        return None
+        params = [user.pk] if project_code is None else [user.pk, project_code]
+        sql_rows.execute(cursor, _membership_sql(project_code is not None), params)
+        rows = cursor.fetchall()
     m, p, s = columns(Membership), columns(Project), columns(Site)
-    membership_values, project_values, site_values = split(row, m, p, s)
-    membership = m.build(membership_values)
-    attach(membership, "project", p.build(project_values))
-    attach(membership, "site", s.build(site_values) if site_values[0] is not None else None)
-    return membership
+    found = []
+    for row in rows:
+        membership_values, project_values, site_values = split(row, m, p, s)
+        membership = m.build(membership_values)
+        attach(membership, "project", p.build(project_values))
+        attach(membership, "site", s.build(site_values) if site_values[0] is not None else None)
+        found.append(membership)
+    return found
 
 
 def record_or_404(scope: Scope, record_id: str) -> Record:

@@ -28,7 +28,8 @@ class TwoFactorMiddleware:
 
     def __call__(self, request):
         if request.user.is_authenticated and not two_factor.is_verified(request.session):
-            need = two_factor.need(request.user)
+            # keep=True: the memberships it reads serve the page's project scope (registry.access).
+            need = two_factor.need(request.user, keep=True)
             if need is not None and request.path not in {reverse(name) for name in OPEN_IN[need]}:
                 target = reverse(TARGET[need])
                 if request.method == "GET":

@@ -17,8 +17,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from registry.access import Right, Scope
-from registry.models import AuditSource, Membership, Role
+from registry.access import Right, Scope, memberships
+from registry.models import AuditSource, Role
 from registry.security import lockout
 from registry.security.models import TotpDevice
 from registry.services.audit import Change, audit_append
@@ -48,20 +48,20 @@ def is_verified(session) -> bool:
     return bool(session.get(VERIFIED))
 
 
-def requiring_projects(user) -> list[str]:
-    """Codes of the projects that require a second factor for the user's role there."""
-    rows = Membership.objects.filter(user=user).values_list("role", "project__code", "project__settings")
-    return sorted(code for role, code, project_settings in rows if role in (project_settings or {}).get(SETTING, ()))
+def requiring_projects(user, *, keep: bool = False) -> list[str]:
+    """Codes of the projects that require a second factor for the user's role there (`keep`: see memberships)."""
+    found = memberships(user, keep=keep)
+    return sorted(code for code, m in found.items() if m.role in (m.project.settings or {}).get(SETTING, ()))
 
 
 def confirmed_device(user) -> TotpDevice | None:
     return TotpDevice.objects.filter(user=user, confirmed_at__isnull=False).first()
 
 
-def need(user) -> Need | None:
+def need(user, *, keep: bool = False) -> Need | None:
     if confirmed_device(user) is not None:
         return Need.VERIFY
-    if requiring_projects(user):
+    if requiring_projects(user, keep=keep):
         return Need.ENROL
     return None
 

@@ -21,7 +21,7 @@ from registry.quality.services import realtime
 from registry.services import save_sql
 from registry.services.audit import Change, audit_append
 from registry.services.design import Design, design_of
-from registry.services.record_logic import RecordValues
+from registry.services.record_logic import FormKey, RecordValues, forms_read_by
 
 
 class EntryError(Exception):
@@ -126,7 +126,8 @@ def form_save(
     with transaction.atomic():
         # Checks the site scope and locks the record, then the form: saves to one record queue up here.
         # On PostgreSQL the same statement reads what the checks after the save need (`check_reads`).
-        record, form, check_reads = _lock(scope, record, event, instrument, instance)
+        named = forms_read_by(design, event, instrument)  # the other forms the logic reads: with the lock
+        record, form, check_reads, named_forms = _lock(scope, record, event, instrument, instance, named)
         if record is None:
             raise RecordNotFound
         key = {"record": record, "event": event, "instrument": instrument, "instance": instance}
@@ -182,6 +183,8 @@ def form_save(
 
         logic = RecordValues(design=design, record=record, event=event, instrument=instrument, instance=instance,
                              form_values=new_data, user=scope.user)  # fmt: skip
+        if named_forms is not None:
+            logic.preload(named_forms)  # a named form not found (not in the lock's snapshot) is read again
         cleared = logic.apply_calculations_and_branching(fields, new_data, new_missing)
         new_data = {k: v for k, v in new_data.items() if v not in ("", None)}
         missing_required = [
@@ -242,21 +245,26 @@ def form_save(
 
 
 def _lock(
-    scope: Scope, record: Record | str, event: str, instrument: str, instance: int
-) -> tuple[Record | None, FormInstance | None, realtime.CheckReads | None]:
-    """(record, form or None, the checks' reads or None), both locked, the record first; (None, None, None)
-    when the record is out of scope."""
+    scope: Scope, record: Record | str, event: str, instrument: str, instance: int, named: frozenset[FormKey] | None
+) -> tuple[Record | None, FormInstance | None, realtime.CheckReads | None, dict[FormKey, tuple[dict, dict]] | None]:
+    """(record, form or None, the checks' reads or None, the `named` forms found or None), the record and the
+    form locked, the record first; (None, None, None, None) when the record is out of scope."""
     key = (event, instrument, instance)
     if sql_rows.enabled():
-        record, form, more = save_sql.lock_record_and_form(scope, record, key, (realtime.CHECK_READS, list(key)))
-        return record, form, realtime.check_reads(more) if record is not None else None
+        sql, params = realtime.CHECK_READS, list(key)
+        if named:
+            sql, params = f"{sql}, {save_sql.FORMS_AT_COLUMN}", [*params, *save_sql.keys_params(named)]
+        record, form, more = save_sql.lock_record_and_form(scope, record, key, (sql, params))
+        if record is None:
+            return None, None, None, None
+        return record, form, realtime.check_reads(more[:3]), save_sql.forms_at(more[3]) if named else None
     which = {"record_id": record} if isinstance(record, str) else {"pk": record.pk}
     record = scope.records().select_related("site").select_for_update(of=("self",)).filter(**which).first()
     if record is None:
-        return None, None, None
+        return None, None, None, None
     found = FormInstance.objects.select_for_update().filter(record=record, event=event, instrument=instrument,
                                                             instance=instance).first()  # fmt: skip
-    return record, found, None
+    return record, found, None, None
 
 
 def diff_values(

@@ -95,6 +95,11 @@ class RecordValues(EvalContext):
             self._forms = read_record_forms(self.record, keys=self._reads)
         return self._forms.get(key)
 
+    def preload(self, forms: dict[FormKey, tuple[dict, dict]]) -> None:
+        """The forms at the keys the logic names (`forms_read_by`), already read, every one of them found."""
+        if self._reads is not None and self._forms is None and not self._whole_record and self._reads <= forms.keys():
+            self._forms = forms
+
     def loaded_forms(self) -> dict[FormKey, tuple[dict, dict]] | None:
         """(data, missing) of every form instance of the record if the logic read them all (a copy), else None."""
         return dict(self._forms) if self._whole_record else None  # type: ignore[arg-type]

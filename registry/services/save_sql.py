@@ -122,15 +122,37 @@ def record_forms(record_pk: int, keys: frozenset[FormKey] | None = None) -> dict
         if keys is None:
             sql_rows.execute(cursor, _RECORD_FORMS, [record_pk])
         else:
-            ordered = sorted(keys)
-            sql_rows.execute(cursor, _RECORD_FORMS_AT, [record_pk, [k[0] for k in ordered], [k[1] for k in ordered],
-                                                        [k[2] for k in ordered]])  # fmt: skip
+            sql_rows.execute(cursor, _RECORD_FORMS_AT, [record_pk, *keys_params(keys)])
         rows = cursor.fetchall()
     loads = json.loads
     return {
         (event, instrument, instance): (_json(loads, data), _json(loads, missing))
         for event, instrument, instance, data, missing in rows
     }
+
+
+# The forms at some keys as one column of a select over a record (alias `r`), for the save's lock statement.
+# FOR SHARE: a locked row is read in its latest version, not the statement's snapshot (which is older than
+# any wait for the record lock), so a form changed by the save this one waited for is read as it now is.
+# A form that save created is not in the snapshot: a key not found is read again (`keys_and_forms`).
+FORMS_AT_COLUMN = (
+    "(SELECT coalesce(json_agg(json_build_array(x.event, x.instrument, x.instance, x.data, x.missing)), '[]') "
+    "FROM (SELECT event, instrument, instance, data, missing FROM registry_forminstance WHERE record_id = r.id "
+    "AND (event, instrument, instance) IN (SELECT * FROM unnest(%s::varchar[], %s::varchar[], %s::integer[])) "
+    "FOR SHARE) x)"
+)
+
+
+def keys_params(keys: frozenset[FormKey]) -> list:
+    """The parameters of FORMS_AT_COLUMN (and of `record_forms` with keys): three parallel arrays."""
+    ordered = sorted(keys)
+    return [[k[0] for k in ordered], [k[1] for k in ordered], [k[2] for k in ordered]]
+
+
+def forms_at(value) -> dict[FormKey, tuple[dict, dict]]:
+    """FORMS_AT_COLUMN's value as (data, missing) by key."""
+    rows = _json(json.loads, value)
+    return {(event, instrument, instance): (data, missing) for event, instrument, instance, data, missing in rows}
 
 
 def _json(loads, value):

@@ -4,13 +4,17 @@ PostgreSQL statements, and the ORM code of the embedded SQLite demo)."""
 
 from __future__ import annotations
 
+import threading
+
 import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from forms.design.services import import_design
 from forms.dictionary.services import import_dictionary
 from forms.models import Project
 from registry import sql_rows
-from registry.models import AuditEvent, FormInstance
+from registry.models import AuditEvent, FormInstance, Record
 from registry.services.design import design_of
 from registry.services.entry import form_save
 from registry.services.record_logic import forms_read_by
@@ -38,6 +42,10 @@ def world(db, request, monkeypatch):
     if request.param == "orm":
         monkeypatch.setattr(sql_rows, "enabled", lambda: False)
     monkeypatch.setattr(sql_rows, "prepares", lambda: request.param == "prepared")
+    return _reads_world()
+
+
+def _reads_world():
     source = "\n".join([API_HEADER, *ROWS]) + "\n"
     assert not import_dictionary(project_code="reads", source=source.encode(), title="Reads").errors
     assert not import_design(
@@ -104,3 +112,51 @@ def test_real_time_rules_see_the_whole_record_after_a_save_that_read_part_of_it(
     assert [m.rule for m in outcome.rule_messages] == ["R1"]
     outcome = save(world, record, "labs", {"crp": "30"})
     assert outcome.rule_messages == []
+
+
+postgresql_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="the PostgreSQL path's statements")
+
+
+@postgresql_only
+def test_the_forms_the_logic_names_are_read_with_the_lock(db):
+    world = _reads_world()
+    record = record_create(scope=world.scope("coord_a"))
+    save(world, record, "demographics", {"consent": "1", "weight": "20"})
+    with CaptureQueriesContext(connection) as captured:
+        save(world, record, "labs", {"crp": "50", "sample_note": "haemolysed"})
+    statements = [q["sql"] for q in captured.captured_queries]
+    assert not any(s.startswith("SELECT event, instrument, instance, data, missing") for s in statements)
+    assert any("FOR SHARE" in s and "FOR UPDATE" in s for s in statements)
+
+
+@postgresql_only
+@pytest.mark.parametrize("change", ["updated", "created"])
+def test_a_save_that_waited_for_another_reads_the_forms_as_that_save_left_them(transactional_db, change):
+    """The lock statement's snapshot predates its wait: what the save it waited for wrote must still be read."""
+    world = _reads_world()
+    record = record_create(scope=world.scope("coord_a"))
+    if change == "updated":
+        save(world, record, "demographics", {"consent": "0", "weight": "20"})
+    holding, release = threading.Event(), threading.Event()
+
+    def other_save() -> None:
+        try:
+            with transaction.atomic():
+                Record.objects.select_for_update().get(pk=record.pk)  # as every save does first
+                FormInstance.objects.update_or_create(
+                    record=record, event=EVENT, instrument="demographics", instance=1,
+                    defaults={"data": {"consent": "1", "weight": "25"}, "missing": {}},
+                )  # fmt: skip
+                holding.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=other_save)
+    thread.start()
+    assert holding.wait(10)
+    threading.Timer(0.3, release.set).start()  # commits while the save below waits for the record
+    outcome = save(world, record, "labs", {"crp": "50", "sample_note": "haemolysed"})
+    thread.join(10)
+    assert outcome.cleared_hidden == []
+    assert FormInstance.objects.get(record=record, instrument="labs").data["crp_per_kg"] == "2"

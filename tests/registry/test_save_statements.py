@@ -138,7 +138,7 @@ postgresql_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="
 
 
 @postgresql_only
-def test_a_save_is_eight_statements_three_of_them_in_its_transaction(client, db):
+def test_a_save_is_seven_statements_three_of_them_in_its_transaction(client, db):
     world = build_world(project=import_classic())  # the PostgreSQL path's count
     record, form = saved(world, {"age": "9"})
     client.force_login(world.users["coord_a"])
@@ -160,9 +160,11 @@ def test_a_save_is_eight_statements_three_of_them_in_its_transaction(client, db)
     assert all(table in inside[0] for table in ("quality_verification", "quality_rule", "quality_query"))
     assert "UPDATE registry_forminstance" in inside[1] and "registry_auditchainhead" in inside[1]
     assert "INSERT INTO registry_auditevent" in inside[2] and "UPDATE registry_auditchainhead" in inside[2]
-    # Before the transaction: session, user, 2FA device, 2FA projects and scope (the page's own read of the
-    # record and its form, once two queries, is gone: the save's lock reads them); nothing after it.
-    assert len(statements) - 2 == 8, statements
+    # Before the transaction: session, user, 2FA device, and the user's memberships with their projects and
+    # sites, which the second-factor check reads and the page's scope takes its own from (was a query of its
+    # own). The page's read of the record and its form (once two queries) is gone: the save's lock reads them.
+    # Nothing after the commit.
+    assert len(statements) - 2 == 7, statements
     assert end == len(statements) - 1, statements[end:]
 
 
@@ -183,6 +185,6 @@ def test_prepared_statements_are_prepared_once_per_connection(client, db, monkey
         assert post(client, record, form.row_version + 2, status="0", age="12").status_code == 302
     assert any(sql.startswith("PREPARE") for sql in first)
     assert not any(q["sql"].startswith("PREPARE") for q in third.captured_queries)
-    # scope, lock (with the checks' reads), UPDATE+head, INSERT+head
+    # memberships (scope), lock (with the checks' reads), UPDATE+head, INSERT+head
     assert sum(q["sql"].startswith("EXECUTE") for q in third.captured_queries) == 4
     assert FormInstance.objects.get(pk=form.pk).data["age"] == "12" and verify_chain(chain_of(world.project)).ok
