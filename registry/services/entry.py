@@ -77,6 +77,7 @@ class _Shape:
     columns: dict[str, Field]  # stored column -> its field
     names: frozenset[str]
     fields: tuple[tuple[Field, tuple[str, ...], bool, bool], ...]  # (field, columns, entered, value-checked)
+    required: tuple[tuple[Field, tuple[str, ...], bool], ...]  # (field, columns, is a checkbox) of required fields
 
     @classmethod
     def of(cls, fields: list[Field]) -> _Shape:
@@ -89,6 +90,9 @@ class _Shape:
             columns={col: f for f, cols, _, _ in rows for col in cols},
             names=frozenset(f.name for f in fields),
             fields=tuple(rows),
+            required=tuple(
+                (f, cols, f.field_type == FieldType.CHECKBOX) for f, cols, _, _ in rows if f.required and f.has_data
+            ),
         )
 
 
@@ -188,10 +192,9 @@ def form_save(
         cleared = logic.apply_calculations_and_branching(fields, new_data, new_missing)
         new_data = {k: v for k, v in new_data.items() if v not in ("", None)}
         missing_required = [
-            f.name for f in fields
-            if f.required and f.has_data and f.name not in new_missing and logic.was_visible(f)
-            and not any(new_data.get(col) not in (None, "", "0" if f.field_type == FieldType.CHECKBOX else None)
-                        for col in stored_columns(f))
+            f.name for f, columns, checkbox in shape.required
+            if f.name not in new_missing and logic.was_visible(f)
+            and not any(new_data.get(col) not in (None, "", "0" if checkbox else None) for col in columns)
         ]  # fmt: skip
 
         new_status = form.status if status is None else int(status)

@@ -173,24 +173,26 @@ class RecordValues(EvalContext):
         feed a calc.
         """
         self.form_values, self.form_missing = values, missing
+        if fields is self.design.fields_by_instrument.get(self.instrument):  # the instrument's: worked out once
+            plan = self.design.kept(("logic_plan", self.instrument), lambda: _logic_plan(fields))
+        else:
+            plan = _logic_plan(fields)
+        calcs, shown = plan
         cleared: set[str] = set()
+        verdicts = self._visible
         for _round in range(2):
-            for f in fields:
-                if f.is_calc:
-                    values[f.name] = self.calculate(f)
+            for f in calcs:
+                values[f.name] = self.calculate(f)
             cleared_before = len(cleared)
-            for f in fields:
-                if not f.has_data:
-                    continue
-                visible = self._visible[f.name] = self.is_visible(f, values)
+            for name, branching, columns, checkbox in shown:
+                visible = verdicts[name] = True if branching is None else branching.truthy(self)
                 if not visible:
-                    columns = f.checkbox_columns() if f.field_type == FieldType.CHECKBOX else [f.name]
                     for col in columns:
-                        if values.get(col) not in (None, "", "0" if f.field_type == FieldType.CHECKBOX else None):
+                        if values.get(col) not in (None, "", "0" if checkbox else None):
                             cleared.add(col)
                         values.pop(col, None)
-                    if missing.pop(f.name, None):
-                        cleared.add(f.name)
+                    if missing.pop(name, None):
+                        cleared.add(name)
             if len(cleared) == cleared_before:
                 break  # nothing was cleared: a second round would compute the same calcs and verdicts
         return cleared
@@ -199,6 +201,24 @@ class RecordValues(EvalContext):
         """The field's branching verdict from the last `apply_calculations_and_branching` round."""
         visible = self._visible.get(f.name)
         return self.is_visible(f, self.form_values) if visible is None else visible
+
+
+def _logic_plan(fields: list[Field]) -> tuple[tuple[Field, ...], tuple]:
+    """(calc fields, (name, parsed branching or None, stored columns, is a checkbox) of each field with
+    data): what `apply_calculations_and_branching` asks of every field, asked once."""
+    shown = []
+    for f in fields:
+        if not f.has_data:
+            continue
+        branching = None
+        if f.branching_logic.strip():
+            try:
+                branching = parse(f.branching_logic)
+            except LogicSyntaxError:
+                branching = None  # invalid logic is refused at import; never hide data because of it
+        checkbox = f.field_type == FieldType.CHECKBOX
+        shown.append((f.name, branching, tuple(f.checkbox_columns()) if checkbox else (f.name,), checkbox))
+    return tuple(f for f in fields if f.is_calc), tuple(shown)
 
 
 def read_record_forms(record: Record, keys: frozenset[FormKey] | None = None) -> dict[FormKey, tuple[dict, dict]]:
