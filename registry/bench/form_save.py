@@ -22,6 +22,7 @@ from django.urls import reverse
 
 from forms.models import FieldType
 from registry.bench.clients import LoadResult, form_fields, logged_in_session, run_clients
+from registry.bench.cpu import CpuSample, sample
 from registry.bench.registry_setup import BENCH_PASSWORD, BENCH_USERNAME
 from registry.bench.server import Server
 from registry.models import FormInstance
@@ -169,9 +170,11 @@ def bench_form_save(project, server: Server, *, clients: int = 16, saves_each: i
 
     saves: list[LoadResult] = []
     pings: list[LoadResult] = []
+    save_cpu: list[CpuSample] = []
+    ping_cpu: list[CpuSample] = []
     for _ in range(repeats):
-        pings.append(run_clients(trivial, requests_each=saves_each * 4))  # cheaper requests: run longer
-        saves.append(run_clients([b.save for b in browsers], requests_each=saves_each))
+        pings.append(_measured(server, trivial, saves_each * 4, ping_cpu))  # cheaper requests: run longer
+        saves.append(_measured(server, [b.save for b in browsers], saves_each, save_cpu))
     errors = [e for r in saves + pings for e in r.errors]
     if errors:
         raise FormSaveError(f"{len(errors)} requests failed, first: {errors[0]}")
@@ -190,4 +193,28 @@ def bench_form_save(project, server: Server, *, clients: int = 16, saves_each: i
         "form_save_vs_trivial_ratio": round(
             statistics.median(p.throughput_rps / s.throughput_rps for p, s in zip(pings, saves, strict=True)), 2
         ),
+        **_cpu_figures(save_cpu, ping_cpu),
     }
+
+
+def _measured(server: Server, steps: list[Callable[[], None]], each: int, cpu: list[CpuSample]) -> LoadResult:
+    """One load phase; the machine time each of its requests took, by process kind, goes into `cpu`."""
+    before = sample(server.pid) if server.pid else None
+    result = run_clients(steps, requests_each=each)
+    after = sample(server.pid) if before is not None else None
+    if before is not None and after is not None:
+        cpu.append(after.per_request_ms(before, len(result.latencies_ms)))
+    return result
+
+
+def _cpu_figures(save_cpu: list[CpuSample], ping_cpu: list[CpuSample]) -> dict:
+    """Medians of each process kind's CPU per request (ms), and the server side's ratio (web + database)."""
+    if not save_cpu or not ping_cpu:
+        return {}
+    figures = {}
+    for prefix, samples in (("form_save", save_cpu), ("trivial", ping_cpu)):
+        for kind in ("web", "database", "clients"):
+            figures[f"{prefix}_cpu_ms_{kind}"] = round(statistics.median(getattr(c, kind) for c in samples), 2)
+    server = [(s.web + s.database) / max(p.web + p.database, 1e-9) for s, p in zip(save_cpu, ping_cpu, strict=True)]
+    figures["form_save_vs_trivial_server_cpu_ratio"] = round(statistics.median(server), 2)
+    return figures

@@ -35,6 +35,7 @@ class ServerError(Exception):
 class Server:
     base_url: str
     workers: int
+    pid: int = 0  # the gunicorn master's (0: not known)
 
 
 def database_url() -> str:
@@ -87,7 +88,7 @@ def running_server(*, workers: int = 4) -> Iterator[Server]:
         )
         try:
             wait_until_up(process, base_url, log)
-            yield Server(base_url=base_url, workers=workers)
+            yield Server(base_url=base_url, workers=workers, pid=process.pid)
         finally:
             stop(process)
 

@@ -41,9 +41,46 @@ def test_bench_runs_every_section_on_a_small_registry_and_prints_one_json_object
     assert figures["dictionary_import_fields"] == 2253
     assert figures["logic_expressions"] > 1000
     assert figures["export_peak_rss_mb_at_tenth"] > 0
+    # Each request's machine time split by process kind (/proc), and the server side's own ratio.
+    for prefix in ("form_save", "trivial"):
+        assert all(figures[f"{prefix}_cpu_ms_{kind}"] > 0 for kind in ("web", "database", "clients")), figures
+    server_ratio = (figures["form_save_cpu_ms_web"] + figures["form_save_cpu_ms_database"]) / (
+        figures["trivial_cpu_ms_web"] + figures["trivial_cpu_ms_database"]
+    )
+    assert figures["form_save_vs_trivial_server_cpu_ratio"] > 1  # a save costs the server more than the ping
+    assert abs(figures["form_save_vs_trivial_server_cpu_ratio"] - server_ratio) < server_ratio  # same order
     # The saves went through the real view: each changed one value and was audited with its reason.
     assert AuditEvent.objects.filter(reason="benchmark edit").count() >= 16 * 2
     assert FormInstance.objects.filter(record__project__code="bench-n50", row_version__gt=2).count() == 16
+
+
+BURN_THEN_SLEEP = "import time\nend = time.process_time() + 0.3\nwhile time.process_time() < end: pass\ntime.sleep(60)"
+
+
+def test_cpu_samples_count_the_server_process_tree(tmp_path):
+    """A worker's CPU counts for the server: the grandchild of the sampled pid burns 0.3 s, then idles."""
+    import subprocess
+    import sys
+    import time
+
+    from registry.bench.cpu import sample
+
+    script = tmp_path / "burn.py"
+    script.write_text(BURN_THEN_SLEEP)
+    master = subprocess.Popen(
+        [sys.executable, "-c", f"import subprocess, sys; subprocess.run([sys.executable, {str(script)!r}])"]
+    )
+    try:
+        before = sample(master.pid)
+        time.sleep(1.5)
+        after = sample(master.pid)
+        assert before is not None and after is not None
+        assert after.web - before.web >= 0.2, (before, after)
+        assert after.clients - before.clients < 0.2  # the test process itself only slept
+    finally:
+        subprocess.run(["pkill", "-P", str(master.pid)], check=False)
+        master.kill()
+        master.wait(10)
 
 
 @pytest.mark.django_db(transaction=True)
