@@ -21,7 +21,13 @@ from urllib.parse import urlencode
 from django.urls import reverse
 
 from forms.models import FieldType
-from registry.bench.clients import LoadResult, form_fields, logged_in_session, run_clients
+from registry.bench.clients import (
+    LoadResult,
+    form_fields,
+    logged_in_session,
+    post_without_redirect_machinery,
+    run_clients,
+)
 from registry.bench.cpu import CpuSample, sample
 from registry.bench.registry_setup import BENCH_PASSWORD, BENCH_USERNAME
 from registry.bench.server import Server
@@ -107,7 +113,7 @@ class SavingBrowser:
         changing = urlencode([(name, value), ("row_version", str(self.row_version)), ("reason", "benchmark edit"),
                               ("save_stay", "")])  # fmt: skip
         body = f"{self._fixed}&{changing}" if self._fixed else changing
-        answer = self.session.post(self.url, data=body, headers=FORM_HEADERS, allow_redirects=False, timeout=60)
+        answer = post_without_redirect_machinery(self.session, self.url, body, FORM_HEADERS)
         # The browser would show the "Saved" messages on the next page; dropping them keeps the
         # session from growing with messages nobody reads.
         self.session.cookies.pop("messages", None)
