@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Mapping
 
-from forms.logic import EvalContext, LogicSyntaxError, evaluate, format_value, parse
+from forms.logic import EvalContext, Expression, LogicSyntaxError, evaluate, format_value, parse
 from forms.logic.context import INSTANCE_WORDS
 from forms.logic.parser import EVENT_SMART_VARIABLES
 from forms.models import Field, FieldType, checkbox_column
@@ -147,12 +147,8 @@ class RecordValues(EvalContext):
     # -- branching and calculations ---------------------------------------------------------
 
     def is_visible(self, f: Field, values: dict[str, str] | None = None) -> bool:
-        if not f.branching_logic.strip():
-            return True
-        try:
-            return parse(f.branching_logic).truthy(self)
-        except LogicSyntaxError:
-            return True  # invalid logic is refused at import; never hide data because of it
+        branching = _branching_of(f)
+        return True if branching is None else branching.truthy(self)
 
     def calculate(self, f: Field) -> str:
         source = f.calc_expression
@@ -203,6 +199,17 @@ class RecordValues(EvalContext):
         return self.is_visible(f, self.form_values) if visible is None else visible
 
 
+def _branching_of(f: Field) -> Expression | None:
+    """A field's parsed branching logic; None shows it always (no logic, or logic that does not parse:
+    invalid logic is refused at import, and data is never hidden because of it)."""
+    if not f.branching_logic.strip():
+        return None
+    try:
+        return parse(f.branching_logic)
+    except LogicSyntaxError:
+        return None
+
+
 def _logic_plan(fields: list[Field]) -> tuple[tuple[Field, ...], tuple]:
     """(calc fields, (name, parsed branching or None, stored columns, is a checkbox) of each field with
     data): what `apply_calculations_and_branching` asks of every field, asked once."""
@@ -210,14 +217,8 @@ def _logic_plan(fields: list[Field]) -> tuple[tuple[Field, ...], tuple]:
     for f in fields:
         if not f.has_data:
             continue
-        branching = None
-        if f.branching_logic.strip():
-            try:
-                branching = parse(f.branching_logic)
-            except LogicSyntaxError:
-                branching = None  # invalid logic is refused at import; never hide data because of it
         checkbox = f.field_type == FieldType.CHECKBOX
-        shown.append((f.name, branching, tuple(f.checkbox_columns()) if checkbox else (f.name,), checkbox))
+        shown.append((f.name, _branching_of(f), tuple(f.checkbox_columns()) if checkbox else (f.name,), checkbox))
     return tuple(f for f in fields if f.is_calc), tuple(shown)
 
 

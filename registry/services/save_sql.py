@@ -107,11 +107,9 @@ def lock_record_and_form(
 
 
 _RECORD_FORMS = "SELECT event, instrument, instance, data, missing FROM registry_forminstance WHERE record_id = %s"
-# The keys as three parallel arrays: one prepared statement whatever their number.
-_RECORD_FORMS_AT = (
-    "SELECT event, instrument, instance, data, missing FROM registry_forminstance WHERE record_id = %s "
-    "AND (event, instrument, instance) IN (SELECT * FROM unnest(%s::varchar[], %s::varchar[], %s::integer[]))"
-)
+# The keys as three parallel arrays (`keys_params`): one prepared statement whatever their number.
+_AT_KEYS = "(event, instrument, instance) IN (SELECT * FROM unnest(%s::varchar[], %s::varchar[], %s::integer[]))"
+_RECORD_FORMS_AT = f"{_RECORD_FORMS} AND {_AT_KEYS}"
 
 
 def record_forms(record_pk: int, keys: frozenset[FormKey] | None = None) -> dict[FormKey, tuple[dict, dict]]:
@@ -134,12 +132,11 @@ def record_forms(record_pk: int, keys: frozenset[FormKey] | None = None) -> dict
 # The forms at some keys as one column of a select over a record (alias `r`), for the save's lock statement.
 # FOR SHARE: a locked row is read in its latest version, not the statement's snapshot (which is older than
 # any wait for the record lock), so a form changed by the save this one waited for is read as it now is.
-# A form that save created is not in the snapshot: a key not found is read again (`keys_and_forms`).
+# A form that save created is not in the snapshot: a key not found is read again (`RecordValues.preload`).
 FORMS_AT_COLUMN = (
-    "(SELECT coalesce(json_agg(json_build_array(x.event, x.instrument, x.instance, x.data, x.missing)), '[]') "
+    "(SELECT coalesce(json_agg(json_build_array(x.event, x.instrument, x.instance, x.data, x.missing)), '[]') "  # noqa: S608 - constants, placeholders
     "FROM (SELECT event, instrument, instance, data, missing FROM registry_forminstance WHERE record_id = r.id "
-    "AND (event, instrument, instance) IN (SELECT * FROM unnest(%s::varchar[], %s::varchar[], %s::integer[])) "
-    "FOR SHARE) x)"
+    f"AND {_AT_KEYS} FOR SHARE) x)"
 )
 
 
