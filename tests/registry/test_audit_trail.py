@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
@@ -9,8 +11,9 @@ from django.db import DatabaseError, connection, transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from registry.models import AuditEvent
-from registry.services.audit import Change, audit_append, chain_of, replay_record, verify_chain
+from registry import sql_rows
+from registry.models import AuditChainHead, AuditEvent
+from registry.services.audit import Change, audit_append, chain_of, replay_record, row_hash, verify_chain
 from tests.registry.factories import build_world
 
 
@@ -88,6 +91,80 @@ def test_removed_row_is_detected():
     as_superuser_bypassing_triggers("DELETE FROM registry_auditevent WHERE sequence = 2")
     report = verify_chain(chain_of(world.project))
     assert not report.ok and "row 2 is missing" in report.problem
+
+
+@pytest.fixture(params=["database", "python"])
+def hashed_by(request, monkeypatch):
+    """Where the chain's hashes are computed: by PostgreSQL in the append's statement, or in Python (SQLite)."""
+    if request.param == "python":
+        monkeypatch.setattr(sql_rows, "enabled", lambda: False)
+    return request.param
+
+
+@pytest.mark.django_db
+def test_a_new_chain_and_an_append_of_hundreds_of_rows_verify(hashed_by):
+    world = build_world()
+    chain = chain_of(world.project)
+    assert not AuditChainHead.objects.filter(chain=chain).exists()  # the first append creates the head
+    awkward = [  # what the canonical JSON must carry exactly: quotes, non-ASCII, a "source" key in details
+        Change(field="note", old='say "hi", %s', new="fièvre 39,5 °C — 発熱", record_id="AAA-0001",
+               details={"source": "x", "cleared_by": "branching logic"}),
+        Change(details={"role": "monitor"}),  # a non-data action: no field, no instance
+    ]  # fmt: skip
+    first = write_changes(world, awkward, reason="transcription error")
+    many = write_changes(world, [Change(field=f"f{i}", new=str(i), record_id="AAA-0002") for i in range(250)])
+    rows = list(AuditEvent.objects.filter(chain=chain).order_by("sequence"))
+    assert [r.sequence for r in rows] == list(range(1, 253))
+    # The rows returned are the rows stored, hashes and all, and each hash is Python's for its row.
+    assert [(r.pk, r.sequence, r.row_hash) for r in first + many] == [(r.pk, r.sequence, r.row_hash) for r in rows]
+    prev = "0" * 64
+    for row in rows:
+        assert (row.prev_hash, row.row_hash) == (prev, row_hash(prev, row))
+        prev = row.row_hash
+    assert rows[0].new_value == "fièvre 39,5 °C — 発熱" and rows[0].details["source"] == "x"
+    head = AuditChainHead.objects.get(chain=chain)
+    assert (head.sequence, head.last_hash) == (252, rows[-1].row_hash)
+    assert verify_chain(chain).ok
+
+
+@pytest.mark.django_db
+def test_a_value_too_long_for_its_column_is_refused_not_cut():
+    assert connection.vendor == "postgresql"
+    world = build_world()
+    write_changes(world, [Change(field="crp", new="1", record_id="AAA-0001")])
+    with pytest.raises(DatabaseError, match="too long"), transaction.atomic():
+        write_changes(world, [Change(field="crp", new="2", record_id="A" * 101)])  # record_id: 100 characters
+    assert verify_chain(chain_of(world.project)).checked == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_appends_to_one_chain_keep_it_whole():
+    """Appends from separate transactions queue on the chain's head: each reads the head as the one
+    before it left it (PostgreSQL's FOR UPDATE returns the row's newest version after the wait)."""
+    world = build_world()
+    write_changes(world, [Change(field="crp", new="0", record_id="AAA-0001")])  # the head exists
+    start, failures = threading.Barrier(8), []
+
+    def append(n: int) -> None:
+        try:
+            start.wait()
+            for round_ in range(5):
+                with transaction.atomic():
+                    write_changes(world, [Change(field=f"f{n}", new=f"{round_}.{i}", record_id="AAA-0001")
+                                          for i in range(3)])  # fmt: skip
+        except Exception as error:
+            failures.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=append, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    report = verify_chain(chain_of(world.project))
+    assert report.ok and report.checked == 1 + 8 * 5 * 3
 
 
 edits = st.lists(
