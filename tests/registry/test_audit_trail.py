@@ -93,20 +93,20 @@ def test_removed_row_is_detected():
     assert not report.ok and "row 2 is missing" in report.problem
 
 
-@pytest.fixture(params=["database", "python"])
-def hashed_by(request, monkeypatch):
-    """Where the chain's hashes are computed: by PostgreSQL in the append's statement, or in Python (SQLite)."""
-    if request.param == "python":
+@pytest.fixture(params=["sql", "orm"])
+def append_path(request, monkeypatch):
+    """The append's hand-written statements (PostgreSQL) or the ORM code SQLite keeps."""
+    if request.param == "orm":
         monkeypatch.setattr(sql_rows, "enabled", lambda: False)
     return request.param
 
 
 @pytest.mark.django_db
-def test_a_new_chain_and_an_append_of_hundreds_of_rows_verify(hashed_by):
+def test_a_new_chain_and_an_append_of_hundreds_of_rows_verify(append_path):
     world = build_world()
     chain = chain_of(world.project)
     assert not AuditChainHead.objects.filter(chain=chain).exists()  # the first append creates the head
-    awkward = [  # what the canonical JSON must carry exactly: quotes, non-ASCII, a "source" key in details
+    awkward = [  # what the canonical JSON must carry exactly: quotes, non-ASCII, a nested "source" key
         Change(field="note", old='say "hi", %s', new="fièvre 39,5 °C — 発熱", record_id="AAA-0001",
                details={"source": "x", "cleared_by": "branching logic"}),
         Change(details={"role": "monitor"}),  # a non-data action: no field, no instance
@@ -115,7 +115,7 @@ def test_a_new_chain_and_an_append_of_hundreds_of_rows_verify(hashed_by):
     many = write_changes(world, [Change(field=f"f{i}", new=str(i), record_id="AAA-0002") for i in range(250)])
     rows = list(AuditEvent.objects.filter(chain=chain).order_by("sequence"))
     assert [r.sequence for r in rows] == list(range(1, 253))
-    # The rows returned are the rows stored, hashes and all, and each hash is Python's for its row.
+    # The rows returned are the rows stored, hashes and all; each follows the one before it.
     assert [(r.pk, r.sequence, r.row_hash) for r in first + many] == [(r.pk, r.sequence, r.row_hash) for r in rows]
     prev = "0" * 64
     for row in rows:
