@@ -3,15 +3,15 @@
 Django fills `request.POST` by appending each submitted pair to a QueryDict one method call at a
 time (mutability check, list lookup, decoding per pair): for the 114-field workup's ~160 pairs that
 was about a tenth of a form save's CPU. The middleware below builds the same QueryDict from the
-same parse (`parse_qsl` with Django's field limit, UTF-8 with Django's Latin-1 fallback) with one
-dict pass, before anything reads `request.POST` (CSRF does). Anything it does not handle exactly as
+same parse (`parse_qsl`'s steps with Django's field limit, UTF-8 with Django's Latin-1 fallback) in
+one pass, before anything reads `request.POST` (CSRF does). Anything it does not handle exactly as
 Django would (another content type or charset, a body too large, too many fields) it leaves to
 Django, which then answers as it always has.
 """
 
 from __future__ import annotations
 
-from urllib.parse import parse_qsl
+from urllib.parse import unquote
 
 from django.conf import settings
 from django.http import QueryDict
@@ -26,19 +26,40 @@ def parse_form(body: bytes) -> QueryDict:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         text = body.decode("iso-8859-1")  # as QueryDict: some user agents misbehave
+    post = QueryDict(mutable=True, encoding="utf-8")
+    dict.update(post, _lists(text, settings.DATA_UPLOAD_MAX_NUMBER_FIELDS))  # a MultiValueDict keeps lists
+    post._mutable = False  # as request.POST always is
+    return post
+
+
+def _lists(text: str, max_num_fields: int | None) -> dict[str, list[str]]:
+    """`parse_qsl(text, keep_blank_values=True, max_num_fields=...)` gathered by key, in its order.
+
+    The same steps as parse_qsl (split on "&", skip empty pairs, "+" to space, percent-decoding as UTF-8
+    with replacement), without its three function calls a pair: most pairs of a form have no "+" or "%",
+    and this took a third of parse_qsl's time on the workup's ~160 pairs.
+    """
+    if max_num_fields is not None and text and text.count("&") + 1 > max_num_fields:
+        raise ValueError("Max number of fields exceeded")
     lists: dict[str, list[str]] = {}
-    for key, value in parse_qsl(
-        text, keep_blank_values=True, encoding="utf-8", max_num_fields=settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
-    ):
+    for pair in text.split("&") if text else ():
+        if not pair:
+            continue
+        key, _, value = pair.partition("=")
+        if "+" in key:
+            key = key.replace("+", " ")
+        if "%" in key:
+            key = unquote(key)
+        if "+" in value:
+            value = value.replace("+", " ")
+        if "%" in value:
+            value = unquote(value)
         found = lists.get(key)
         if found is None:
             lists[key] = [value]
         else:
             found.append(value)
-    post = QueryDict(mutable=True, encoding="utf-8")
-    dict.update(post, lists)  # a MultiValueDict keeps each key's values as its list
-    post._mutable = False  # as request.POST always is
-    return post
+    return lists
 
 
 class FormPostMiddleware:

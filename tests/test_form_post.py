@@ -52,3 +52,12 @@ def test_too_many_fields_are_left_to_django(client, db):
     assert not hasattr(request, "_post")
     # Django raises TooManyFieldsSent where POST is first read (CSRF): a 400, as without the middleware.
     assert client.post("/accounts/login/", body, content_type="application/x-www-form-urlencoded").status_code == 400
+
+
+pair_text = st.text(alphabet=st.sampled_from("ab=&+%;é 2F3D"), max_size=40)
+
+
+@given(pair_text)
+def test_the_same_pairs_as_parse_qsl_for_awkward_text(body):
+    """Empty pairs, pairs without "=", "+", stray and valid percent escapes, "=" in values."""
+    assert list(parse_form(body.encode()).lists()) == list(QueryDict(body.encode(), encoding="utf-8").lists())
