@@ -30,6 +30,7 @@ from registry.quality.python_eval import (
 )
 from registry.quality.rules import BUILTIN_RULES, Finding, RuleError, RulePlan, plan_rule
 from registry.services.design import Design
+from registry.services.record_logic import read_record_forms
 
 Progress = Callable[[float], None]
 # Rule E's text counts of this pass -> the statistics of the whole project (see find_discrepancies).
@@ -329,6 +330,20 @@ def stream_records(project, selection: Selection) -> Iterator[tuple[int, str, st
         yield current, record_id, site_code, forms
 
 
+def instruments_read_by(design: Design, plans: Iterable[RulePlan]) -> frozenset[str]:
+    """The instruments whose forms custom rules can read: each rule's anchor and the owners of the fields it
+    names. A rule reads a record only through its fields (`RecordForms`: values, checkboxes, missing codes,
+    instance numbers; event words resolve by the design's order), so their forms are all it needs."""
+    found: set[str] = set()
+    for plan in plans:
+        found.add(plan.anchor_instrument)
+        for ref in plan.expression.references:
+            owner = design.instrument_of.get(ref.field.split("___")[0])
+            if owner is not None:
+                found.add(owner)
+    return frozenset(found)
+
+
 def findings_for_record(project, design: Design, record: Record, codes: Iterable[str],
                         stats: dict | None = None, forms: dict[FormKey, FormData] | None = None,
                         rules: Iterable[Rule] | None = None) -> list[Finding]:  # fmt: skip
@@ -341,9 +356,8 @@ def findings_for_record(project, design: Design, record: Record, codes: Iterable
     builtins = [c for c in codes if c in BUILTIN_RULES]
     plans, _ = custom_plans(project, design, [c for c in codes if c not in BUILTIN_RULES], rules)
     if forms is None:
-        forms = {
-            (f.event, f.instrument, f.instance): (f.data, f.missing) for f in FormInstance.objects.filter(record=record)
-        }
+        # The built-in rules look at every form; custom rules only at the instruments they name.
+        forms = read_record_forms(record, instruments=None if builtins else instruments_read_by(design, plans))
     ctx = RecordForms(design, record.record_id, record.site.code, forms)
     found: list[Finding] = []
     if builtins:

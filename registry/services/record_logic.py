@@ -222,14 +222,18 @@ def _logic_plan(fields: list[Field]) -> tuple[tuple[Field, ...], tuple]:
     return tuple(f for f in fields if f.is_calc), tuple(shown)
 
 
-def read_record_forms(record: Record, keys: frozenset[FormKey] | None = None) -> dict[FormKey, tuple[dict, dict]]:
-    """(data, missing) of the record's form instances: all of them, or those at `keys`."""
+def read_record_forms(
+    record: Record, keys: frozenset[FormKey] | None = None, instruments: frozenset[str] | None = None
+) -> dict[FormKey, tuple[dict, dict]]:
+    """(data, missing) of the record's form instances: all of them, those at `keys`, or those of `instruments`."""
     if sql_rows.enabled():
-        return save_sql.record_forms(record.pk, keys)
+        return save_sql.record_forms(record.pk, keys, instruments)
     # Rows as tuples: the logic reads only the values, and a record has dozens of forms.
     rows = FormInstance.objects.filter(record=record)
     if keys is not None:
         rows = rows.filter(event__in={k[0] for k in keys}, instrument__in={k[1] for k in keys})
+    elif instruments is not None:
+        rows = rows.filter(instrument__in=instruments)
     found = rows.values_list("event", "instrument", "instance", "data", "missing")
     forms = {(event, instrument, n): (data, missing) for event, instrument, n, data, missing in found}
     return forms if keys is None else {key: value for key, value in forms.items() if key in keys}

@@ -110,17 +110,22 @@ _RECORD_FORMS = "SELECT event, instrument, instance, data, missing FROM registry
 # The keys as three parallel arrays (`keys_params`): one prepared statement whatever their number.
 _AT_KEYS = "(event, instrument, instance) IN (SELECT * FROM unnest(%s::varchar[], %s::varchar[], %s::integer[]))"
 _RECORD_FORMS_AT = f"{_RECORD_FORMS} AND {_AT_KEYS}"
+_RECORD_FORMS_OF = f"{_RECORD_FORMS} AND instrument = ANY(%s::varchar[])"
 
 
-def record_forms(record_pk: int, keys: frozenset[FormKey] | None = None) -> dict[FormKey, tuple[dict, dict]]:
-    """(data, missing) of every form instance of a record, or of those at `keys`."""
-    if keys is not None and not keys:
+def record_forms(
+    record_pk: int, keys: frozenset[FormKey] | None = None, instruments: frozenset[str] | None = None
+) -> dict[FormKey, tuple[dict, dict]]:
+    """(data, missing) of every form instance of a record, or of those at `keys`, or of those `instruments`."""
+    if (keys is not None and not keys) or (instruments is not None and not instruments):
         return {}
     with connection.cursor() as cursor:
-        if keys is None:
-            sql_rows.execute(cursor, _RECORD_FORMS, [record_pk])
-        else:
+        if keys is not None:
             sql_rows.execute(cursor, _RECORD_FORMS_AT, [record_pk, *keys_params(keys)])
+        elif instruments is not None:
+            sql_rows.execute(cursor, _RECORD_FORMS_OF, [record_pk, sorted(instruments)])
+        else:
+            sql_rows.execute(cursor, _RECORD_FORMS, [record_pk])
         rows = cursor.fetchall()
     loads = json.loads
     return {

@@ -10,7 +10,13 @@ from django.core.management import call_command
 
 from registry.access import Scope
 from registry.models import FormInstance, Record, Role
-from registry.quality.engine import Selection, find_discrepancies
+from registry.quality.engine import (
+    Selection,
+    custom_plans,
+    find_discrepancies,
+    findings_for_record,
+    instruments_read_by,
+)
 from registry.quality.models import QualityRun, Rule
 from registry.quality.rules import BUILTIN_RULES
 from registry.quality.services.runs import run_diff, run_sync
@@ -50,6 +56,32 @@ def test_compiled_sql_agrees_with_the_python_evaluator(sojia):
     assert keyed[0] == keyed[1]
     planted_custom = {e["rule_id"] for e in planted_errors()["errors"] if len(e["rule_id"]) > 1}
     assert {key[0] for key in keyed[0]} >= planted_custom
+
+
+def test_a_record_s_rules_read_only_the_instruments_they_name_and_find_the_same(sojia, django_assert_num_queries):
+    """Real-time rules after a save (and previews) read the forms of the instruments a rule names, not the
+    whole record (~40 forms): each study rule alone, on records with planted errors, finds what it finds
+    over the whole record."""
+    project, _ = sojia
+    design = design_of(project)
+    rules = list(Rule.objects.filter(project=project, active=True))
+    planted = {e["record"] for e in planted_errors()["errors"]}
+    records = list(Record.objects.filter(project=project, record_id__in=planted).select_related("site")[:8])
+    assert len(records) == 8
+    found_any = 0
+    for record in records:
+        rows = FormInstance.objects.filter(record=record)
+        whole = {(f.event, f.instrument, f.instance): (f.data, f.missing) for f in rows}
+        for rule in rules:
+            expected = findings_for_record(project, design, record, [rule.code], forms=whole, rules=rules)
+            with django_assert_num_queries(1):  # the named instruments' forms, one statement
+                got = findings_for_record(project, design, record, [rule.code], rules=rules)
+            assert got == expected, rule.code
+            found_any += len(got)
+    assert found_any > 0  # the planted errors were found through the partial reads
+    plans, _ = custom_plans(project, design, None, rules)
+    named = [instruments_read_by(design, [plan]) for plan in plans]
+    assert max(len(n) for n in named) < len(design.instruments) / 2  # no study rule needs half the record
 
 
 def test_command_prints_json_discrepancies(sojia):
