@@ -16,8 +16,11 @@ from django.db import connection
 
 from forms.design.services import import_study
 from forms.models import Project
+from registry.access import Scope
 from registry.demo.cohort import generate_cohort
 from registry.models import AuditEvent, FormInstance, Membership, Record, Role
+from registry.quality.models import Rule
+from registry.quality.services.custom_rules import rules_import_csv
 from registry.services.demo import DEFAULT_SEED, STUDY_DIR, load_demo_users_and_sites
 
 BENCH_USERNAME = "bench"
@@ -37,6 +40,9 @@ class BenchRegistry:
     build_seconds: float
 
 
+STUDY_RULES = STUDY_DIR / "dq_rules.csv"
+
+
 def bench_code(n_records: int) -> str:
     return f"bench-n{n_records}"
 
@@ -49,6 +55,7 @@ def bench_registry(n_records: int, *, seed: int = DEFAULT_SEED) -> BenchRegistry
         existing = Record.objects.filter(project=project).count()
         if existing == n_records:
             ensure_bench_user(project)
+            ensure_study_rules(project)
             return BenchRegistry(project=project, records=existing, built_now=False, build_seconds=0.0)
         if existing:
             raise BenchSetupError(
@@ -64,6 +71,7 @@ def bench_registry(n_records: int, *, seed: int = DEFAULT_SEED) -> BenchRegistry
     generate_cohort(project, n_records=n_records, seed=seed)
     analyze_tables()
     ensure_bench_user(project)
+    ensure_study_rules(project)
     return BenchRegistry(
         project=project, records=n_records, built_now=True, build_seconds=round(time.perf_counter() - started, 1)
     )
@@ -80,6 +88,17 @@ def analyze_tables() -> None:
     tables = [m._meta.db_table for m in (Record, FormInstance, AuditEvent)]
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE " + ", ".join(connection.ops.quote_name(t) for t in tables))
+
+
+def ensure_study_rules(project: Project) -> None:
+    """The study's data-quality rules (fixtures/sojia/dq_rules.csv: 100 rules, 90 of them real-time), imported
+    when the project has none: a registry in use has its rules, and every save runs the real-time ones that
+    name a field of the saved form. The web figures were once taken with and once without them, depending on
+    whether the data-quality section had run first (ratio 2.7 against 2.1)."""
+    if Rule.objects.filter(project=project).exists() or not STUDY_RULES.exists():
+        return
+    scope = Scope(user=None, project=project, role=Role.DATA_MANAGER, site=None)
+    rules_import_csv(scope=scope, text=STUDY_RULES.read_text(encoding="utf-8"), replace=True)
 
 
 def ensure_bench_user(project: Project):

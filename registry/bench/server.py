@@ -63,8 +63,11 @@ def server_env(db_url: str) -> dict[str, str]:
 
 
 @contextmanager
-def running_server(*, workers: int = 4) -> Iterator[Server]:
-    """Start gunicorn on a free loopback port, wait for /healthz, and always stop it afterwards."""
+def running_server(*, workers: int = 4, root: Path = ROOT) -> Iterator[Server]:
+    """Start gunicorn on a free loopback port, wait for /healthz, and always stop it afterwards.
+
+    `root`: the checkout whose code it serves (`bench_compare` starts one per checkout).
+    """
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     command = [
@@ -83,9 +86,8 @@ def running_server(*, workers: int = 4) -> Iterator[Server]:
     connection.close()
     # The server's log goes to a file, not a pipe: a pipe nobody reads would block gunicorn once full.
     with tempfile.TemporaryFile() as log:
-        process = subprocess.Popen(
-            command, cwd=ROOT, env=server_env(database_url()), stdout=subprocess.DEVNULL, stderr=log
-        )
+        env = {**server_env(database_url()), "PYTHONPATH": str(root)}
+        process = subprocess.Popen(command, cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=log)
         try:
             wait_until_up(process, base_url, log)
             yield Server(base_url=base_url, workers=workers, pid=process.pid)

@@ -3,7 +3,7 @@
 The bare scan is what any rule engine must at least do: read every form row of the project out of
 PostgreSQL through a server-side cursor and decode its JSON (engine.stream_records). The full run is
 what the nightly job does: built-in rules A-I plus every active custom rule (the SoJIA study's 100
-rules of fixtures/sojia/dq_rules.csv are imported first when the project has none), results stored.
+rules of fixtures/sojia/dq_rules.csv, which the bench registry always has), results stored.
 The machine is shared, so the scan is timed before and after the run and the median of the three
 scans is the floor: the ratio compares figures taken side by side.
 """
@@ -14,16 +14,12 @@ import os
 import resource
 import statistics
 import time
-from pathlib import Path
 
-from registry.access import Scope
-from registry.models import FormInstance, Role
+from registry.bench.registry_setup import ensure_study_rules
+from registry.models import FormInstance
 from registry.quality.engine import Selection, stream_records
-from registry.quality.models import QualityRun, Rule
-from registry.quality.services.custom_rules import rules_import_csv
+from registry.quality.models import QualityRun
 from registry.quality.services.runs import execute
-
-SOJIA_RULES = Path(__file__).resolve().parents[2] / "fixtures" / "sojia" / "dq_rules.csv"
 
 
 def timed_scan(project) -> tuple[int, float]:
@@ -42,10 +38,7 @@ def _cpu_seconds() -> float:
 def bench_quality(project) -> dict:
     """Seconds of the full run over the median bare scan, side by side; also the Python CPU seconds of
     each (the machine is shared: CPU time says what the work costs whatever the load, wall time what it took)."""
-    scope = Scope(user=None, project=project, role=Role.DATA_MANAGER, site=None)
-    assert scope.all_sites
-    if not Rule.objects.filter(project=project).exists() and SOJIA_RULES.exists():
-        rules_import_csv(scope=scope, text=SOJIA_RULES.read_text(encoding="utf-8"), replace=True)
+    ensure_study_rules(project)  # the bench registry has them; a project handed in directly may not
     cpu = _cpu_seconds()
     rows, first = timed_scan(project)
     scan_cpu = _cpu_seconds() - cpu

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from io import StringIO
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -102,3 +103,30 @@ def test_the_table_marks_each_figure_against_its_target():
     assert "(target < 5.0: " in lines["dictionary_import_s"]
     assert "(target < 1.0: " in lines["logic_parse_s"]
     assert "target" not in lines["records"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_bench_compare_alternates_checkouts_and_pairs_their_figures(tmp_path):
+    """Two checkouts (this one twice) side by side on one registry: each saves through its own gunicorn,
+    the records rotate between them, and each is paired with the first round by round."""
+    from django.core.management.base import CommandError
+
+    from registry.quality.models import Rule
+
+    root = Path(__file__).resolve().parents[2]
+    out = StringIO()
+    call_command("bench_compare", str(root), str(root), "--records", "40", "--rounds", "2", "--saves", "1", "--json",
+                 stdout=out)  # fmt: skip
+    figures = json.loads(out.getvalue())
+    assert figures["instrument"] == "ddx_workup" and figures["rounds"] == 2
+    first, second = figures["checkouts"]
+    assert first["checkout"] == second["checkout"] == str(root)
+    assert first["form_save_rps_vs_first"] == 1.0 and second["form_save_rps_vs_first"] > 0
+    for row in (first, second):
+        assert row["form_save_rps"] > 0 and row["trivial_rps"] > 0 and row["form_save_vs_trivial_ratio"] > 0
+    # 16 clients x (2 warm-up + 1 measured) saves per record set and round, every one audited.
+    assert AuditEvent.objects.filter(reason="benchmark edit").count() >= 16 * 2 * 2
+    # The registry carries the study's rules, so every save ran the real-time ones, as in a registry in use.
+    assert Rule.objects.filter(project__code="bench-n40", real_time=True).count() == 90
+    with pytest.raises(CommandError, match="not a checkout"):
+        call_command("bench_compare", str(tmp_path), "--records", "40", stdout=StringIO())
