@@ -83,7 +83,8 @@ def compare_form_saves(
                 resync(browsers, forms, toggle[0])
                 _check(run_clients([b.save for b in browsers], requests_each=2))
         for round_ in range(rounds):
-            for position, checkout in enumerate(checkouts):
+            # Every other round runs the checkouts in reverse: none always follows the same one.
+            for position, checkout in enumerate(checkouts if round_ % 2 == 0 else checkouts[::-1]):
                 which = (round_ + position) % len(roots)
                 resync(checkout.browsers[which], record_sets[which], toggle[0])
                 saves = _check(_measured(checkout.server, [b.save for b in checkout.browsers[which]], saves_each,

@@ -76,11 +76,13 @@ def audit_append(
     request_id: str | None = None,
     at: datetime | None = None,
     write_first: tuple[str, list] | None = None,
+    head: AuditChainHead | None = None,
 ) -> list[AuditEvent]:
     """Append rows to the project's chain. Must run inside the transaction that makes the change.
 
     `write_first`: the change's own statement (SQL, params), sent with the chain-head lock in one
     round trip on PostgreSQL (the form save's UPDATE); it runs even when there are no changes.
+    `head`: the chain's head as `lock_head` locked it in this transaction (the change's statement went with it).
     """
     changes = list(changes)
     if not changes:
@@ -96,7 +98,10 @@ def audit_append(
     # and a savepoint would cost two round trips on every save.
     with transaction.atomic(savepoint=False):
         # The row lock serialises appends to one chain until the caller's transaction ends.
-        head = _locked_head(chain, write_first)
+        if head is None:
+            head = _locked_head(chain, write_first)
+        elif head.chain != chain:
+            raise ValueError(f"the head of {head.chain} was locked for an append to {chain}")
         rows = []
         prev_hash, sequence = head.last_hash, head.sequence
         for change in changes:
@@ -134,16 +139,42 @@ def audit_append(
     return rows
 
 
+def lock_head(
+    project: Project | None, write_first: tuple[str, list], also: tuple[str, list] | None = None
+) -> tuple[AuditChainHead | None, tuple]:
+    """The change's own statement and the chain's head locked, in one round trip on PostgreSQL; pass the head
+    to `audit_append`. `also`: more columns (SQL, params) read in that statement, whose values come second: the
+    statement runs after the change's own row locks were taken, so it sees every row committed before it.
+    (None, ()) when the chain has no head yet or off PostgreSQL: the change's statement has run, and
+    `audit_append` locks (or creates) the head itself.
+    """
+    if not sql_rows.enabled():
+        with connection.cursor() as cursor:
+            cursor.execute(*write_first)
+        return None, ()
+    chain = chain_of(project)
+    found = _head_statement(chain, write_first, also)
+    if found is None:
+        return None, ()
+    return AuditChainHead(chain=chain, sequence=found[0], last_hash=found[1]), tuple(found[2:])
+
+
+def _head_statement(chain: str, write_first: tuple[str, list] | None, also: tuple[str, list] | None = None):
+    """One round trip: the change's own write, then the head locked and read (a save holds the head, and
+    with it every other save of the project, for as few round trips as possible)."""
+    columns = f", {also[0]}" if also else ""
+    sql = f"SELECT sequence, last_hash{columns} FROM registry_auditchainhead WHERE chain = %s FOR UPDATE"  # noqa: S608 - callers' constant SQL, placeholders
+    params = [*(also[1] if also else ()), chain]
+    if write_first is not None:
+        sql, params = f"WITH written AS ({write_first[0]}) {sql}", [*write_first[1], *params]
+    with connection.cursor() as cursor:
+        sql_rows.execute(cursor, sql, params)
+        return cursor.fetchone()
+
+
 def _locked_head(chain: str, write_first: tuple[str, list] | None) -> AuditChainHead:
     if sql_rows.enabled():
-        # One round trip: the change's own write, then the head locked and read (a save holds the
-        # head, and with it every other save of the project, for as few round trips as possible).
-        sql, params = "SELECT sequence, last_hash FROM registry_auditchainhead WHERE chain = %s FOR UPDATE", [chain]
-        if write_first is not None:
-            sql, params = f"WITH written AS ({write_first[0]}) {sql}", [*write_first[1], *params]
-        with connection.cursor() as cursor:
-            sql_rows.execute(cursor, sql, params)
-            found = cursor.fetchone()
+        found = _head_statement(chain, write_first)
         if found is not None:
             return AuditChainHead(chain=chain, sequence=found[0], last_hash=found[1])
     elif write_first is not None:

@@ -19,7 +19,7 @@ from registry.access import Right, Scope
 from registry.models import AuditSource, FormInstance, FormStatus, Record
 from registry.quality.services import realtime
 from registry.services import save_sql
-from registry.services.audit import Change, audit_append
+from registry.services.audit import Change, audit_append, lock_head
 from registry.services.design import Design, design_of
 from registry.services.record_logic import FormKey, RecordValues, forms_read_by
 
@@ -190,6 +190,7 @@ def form_save(
         if named_forms is not None:
             logic.preload(named_forms)  # a named form not found (not in the lock's snapshot) is read again
         cleared = logic.apply_calculations_and_branching(fields, new_data, new_missing)
+        record_forms = logic.loaded_forms()
         new_data = {k: v for k, v in new_data.items() if v not in ("", None)}
         missing_required = [
             f.name for f, columns, checkbox in shape.required
@@ -226,17 +227,23 @@ def form_save(
             form.row_version = form.row_version + (0 if created else 1)
             form.metadata_version = design.version_number
             form.updated_by = scope.user if getattr(scope.user, "pk", None) else None
-            write_first = None
+            head = None
             if created or not sql_rows.enabled():
                 form.save()
             else:
-                write_first = save_sql.update_form_sql(form)  # sent with the audit chain's lock
+                # The UPDATE goes with the audit chain head's lock, and so do the forms the checks after the
+                # save will read (that statement runs after the record's lock: it sees every committed form).
+                wanted = None if record_forms is not None else realtime.instruments_to_read(
+                    scope.project, design, instrument, check_reads)  # fmt: skip
+                also = (save_sql.FORMS_OF_COLUMN, save_sql.forms_of_params(record.pk, wanted)) if wanted else None
+                head, more = lock_head(scope.project, save_sql.update_form_sql(form), also)
+                if also is not None and head is not None:
+                    record_forms = save_sql.forms_at(more[0])
             audit_append(project=scope.project, action="data_change", changes=changes, user=scope.user,
-                         source=source, reason=reason.strip(), write_first=write_first)  # fmt: skip
+                         source=source, reason=reason.strip(), head=head)  # fmt: skip
     form.record = record
-    # The record's other forms, if the logic read them (a record with many repeating instances is
-    # only read when something needs it): the real-time rules start from them.
-    record_forms = logic.loaded_forms()
+    # The record's other forms, if the logic read them all (a record with many repeating instances is only
+    # read when something needs it), or those the checks need: the real-time rules start from them.
     if record_forms is not None:
         record_forms[(event, instrument, instance)] = (form.data, form.missing)
     # After the commit: rules, rule queries, SDV.

@@ -145,6 +145,18 @@ FORMS_AT_COLUMN = (
 )
 
 
+# The forms of some instruments as one column, for a statement over no particular row (the save's UPDATE and
+# audit-head lock, which runs after the record's lock was taken: its snapshot holds every committed form).
+FORMS_OF_COLUMN = (
+    "(SELECT coalesce(json_agg(json_build_array(x.event, x.instrument, x.instance, x.data, x.missing)), '[]') "
+    "FROM registry_forminstance x WHERE x.record_id = %s AND x.instrument = ANY(%s::varchar[]))"
+)
+
+
+def forms_of_params(record_pk: int, instruments: frozenset[str]) -> list:
+    return [record_pk, sorted(instruments)]
+
+
 def keys_params(keys: frozenset[FormKey]) -> list:
     """The parameters of FORMS_AT_COLUMN (and of `record_forms` with keys): three parallel arrays."""
     ordered = sorted(keys)
@@ -152,7 +164,7 @@ def keys_params(keys: frozenset[FormKey]) -> list:
 
 
 def forms_at(value) -> dict[FormKey, tuple[dict, dict]]:
-    """FORMS_AT_COLUMN's value as (data, missing) by key."""
+    """FORMS_AT_COLUMN's (or FORMS_OF_COLUMN's) value as (data, missing) by key."""
     rows = _json(json.loads, value)
     return {(event, instrument, instance): (data, missing) for event, instrument, instance, data, missing in rows}
 

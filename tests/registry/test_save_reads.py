@@ -160,3 +160,58 @@ def test_a_save_that_waited_for_another_reads_the_forms_as_that_save_left_them(t
     thread.join(10)
     assert outcome.cleared_hidden == []
     assert FormInstance.objects.get(record=record, instrument="labs").data["crp_per_kg"] == "2"
+
+
+def _history_rule(world) -> None:
+    from registry.quality.services.custom_rules import rule_save
+
+    rule_save(scope=world.scope("dm"), name="R1 High CRP after MAS", logic="[crp] > 40 and [prior_mas] = '1'",
+              real_time=True)  # fmt: skip
+
+
+@postgresql_only
+def test_the_forms_the_real_time_rules_name_are_read_with_the_update_and_nothing_after_the_commit(db):
+    world = _reads_world()
+    _history_rule(world)
+    record = record_create(scope=world.scope("coord_a"))
+    save(world, record, "history", {"prior_mas": "1"})
+    save(world, record, "labs", {"crp": "10"})
+    with CaptureQueriesContext(connection) as captured:
+        outcome = save(world, record, "labs", {"crp": "50"})
+    assert [m.rule for m in outcome.rule_messages] == ["R1"]
+    statements = [q["sql"] for q in captured.captured_queries]
+    end = next(i for i, s in enumerate(statements) if s.startswith(("COMMIT", "RELEASE SAVEPOINT")))
+    update = next(s for s in statements if "UPDATE registry_forminstance" in s)
+    assert "x.instrument = ANY" in update  # the rule's instruments (labs, history), read in the same statement
+    # After the commit: only the verification clean-up's own write, if any; no read of the record's forms.
+    assert not any("registry_forminstance" in s for s in statements[end + 1 :]), statements[end + 1 :]
+
+
+@postgresql_only
+def test_real_time_rules_see_a_form_created_by_the_save_this_one_waited_for(transactional_db):
+    """The rule's forms are read after the record's lock was taken: a form that the save this one waited
+    for created (invisible to the lock statement's older snapshot) is there."""
+    world = _reads_world()
+    _history_rule(world)
+    record = record_create(scope=world.scope("coord_a"))
+    save(world, record, "labs", {"crp": "10"})
+    holding, release = threading.Event(), threading.Event()
+
+    def other_save() -> None:
+        try:
+            with transaction.atomic():
+                Record.objects.select_for_update().get(pk=record.pk)
+                FormInstance.objects.create(record=record, event=EVENT, instrument="history", instance=1,
+                                            data={"prior_mas": "1"}, missing={})  # fmt: skip
+                holding.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=other_save)
+    thread.start()
+    assert holding.wait(10)
+    threading.Timer(0.3, release.set).start()  # commits while the save below waits for the record
+    outcome = save(world, record, "labs", {"crp": "50"})
+    thread.join(10)
+    assert [m.rule for m in outcome.rule_messages] == ["R1"]

@@ -17,8 +17,9 @@ from django.db import connection
 
 from registry import sql_rows
 from registry.models import FormInstance
-from registry.quality.engine import findings_for_record
+from registry.quality.engine import custom_plans, findings_for_record, instruments_read_by
 from registry.quality.models import QualityRun, Query, QueryStatus, Rule
+from registry.quality.rules import BUILTIN_RULES
 from registry.quality.services.queries import system_close
 from registry.quality.services.verification import clear_stale
 from registry.services.design import design_of
@@ -102,9 +103,7 @@ def _after_save(scope, form: FormInstance, design=None, record_forms: dict | Non
     design = design or design_of(project)
     verifications, rules, open_rules = reads or _reads(project, record, form)
     clear_stale(project=project, design=design, form=form, user=scope.user, verifications=verifications)
-    fields_here = design.field_names(form.instrument)
-    real_time = [r.code for r in rules if r.real_time and fields_here & _fields_of(r.logic)]
-    codes = sorted(set(real_time) | open_rules)
+    real_time, codes = _codes(design, form.instrument, rules, open_rules)
     if not codes:
         return []
     stats = None
@@ -121,6 +120,25 @@ def _after_save(scope, form: FormInstance, design=None, record_forms: dict | Non
         RuleMessage(f.rule, f.message, f.event, f.instance, f.value)
         for f in findings if f.rule in real_time and f.event == form.event
     ]  # fmt: skip
+
+
+def _codes(design, instrument: str, rules: list[RuleText], open_rules: set[str]) -> tuple[list[str], list[str]]:
+    """(the real-time rules a save of `instrument` runs: those naming one of its fields, every rule to
+    evaluate: those and the rules of the record's open rule queries, which close themselves when fixed)."""
+    fields_here = design.field_names(instrument)
+    real_time = [r.code for r in rules if r.real_time and fields_here & _fields_of(r.logic)]
+    return real_time, sorted(set(real_time) | open_rules)
+
+
+def instruments_to_read(project, design, instrument: str, reads: CheckReads) -> frozenset[str] | None:
+    """The instruments whose forms the checks after a save of `instrument` will read (empty: none), or None
+    when they read the whole record (a built-in rule's open query), so the save can read them beforehand."""
+    _, rules, open_rules = reads
+    _, codes = _codes(design, instrument, rules, open_rules)
+    if any(code in BUILTIN_RULES for code in codes):
+        return None
+    plans, _ = custom_plans(project, design, codes, rules)
+    return instruments_read_by(design, plans)
 
 
 @lru_cache(maxsize=4096)
