@@ -215,3 +215,29 @@ def test_real_time_rules_see_a_form_created_by_the_save_this_one_waited_for(tran
     outcome = save(world, record, "labs", {"crp": "50"})
     thread.join(10)
     assert [m.rule for m in outcome.rule_messages] == ["R1"]
+
+
+def test_a_save_runs_the_rules_as_they_are_now_after_any_change_to_them(world):
+    """Each process keeps the project's rules by their fingerprint (PostgreSQL): a rule edited, switched off
+    or on, added or deleted, by the rule pages or straight in the database, is what the next save runs."""
+    from registry.quality.models import Rule
+
+    _history_rule(world)
+    record = record_create(scope=world.scope("coord_a"))
+    save(world, record, "history", {"prior_mas": "1"})
+
+    def rules_after_save(crp: str) -> list[str]:
+        return [m.rule for m in save(world, record, "labs", {"crp": crp}).rule_messages]
+
+    assert rules_after_save("50") == ["R1"]
+    Rule.objects.filter(code="R1").update(logic="[crp] > 60 and [prior_mas] = '1'")  # no updated_at, no signal
+    assert rules_after_save("55") == []
+    Rule.objects.filter(code="R1").update(active=False)
+    assert rules_after_save("70") == []
+    Rule.objects.filter(code="R1").update(active=True)
+    assert rules_after_save("71") == ["R1"]
+    rule = Rule.objects.get(code="R1")
+    Rule.objects.filter(pk=rule.pk).delete()
+    Rule.objects.create(project=world.project, code="R2", name="Any CRP", logic="[crp] <> ''", real_time=True,
+                        order=rule.order)  # fmt: skip
+    assert rules_after_save("72") == ["R2"]

@@ -61,27 +61,55 @@ def after_save(*, scope, form: FormInstance, design=None, record_forms: dict | N
 
 
 # What every save's checks read, in one round trip on PostgreSQL: the saved form's verifications, the project's
-# active rules (in the model's order) and the rules of the record's open rule queries. Written as SQL and prepared
-# (registry.sql_rows): the ORM compiling the same three queries cost more than running them. They are three
-# columns of a select over the record (alias `r`), so the save reads them with its lock, in the same round trip;
-# the `%s` are the form's event, instrument and instance.
+# active rules (their fingerprint: `rules_of` keeps each project's rules per fingerprint) and the rules of the
+# record's open rule queries. Written as SQL and prepared (registry.sql_rows): the ORM compiling the same three
+# queries cost more than running them. They are three columns of a select over the record (alias `r`), so the save
+# reads them with its lock, in the same round trip; the `%s` are the form's event, instrument and instance.
+#
+# The active rules as they are: a rule inserted, changed, (de)activated or deleted changes the set of (id, xmin)
+# (a row's xmin is the transaction that wrote its version). A save read the rules' 18 KB of text as JSON before:
+# 150 us of PostgreSQL and 35 us of Python a save, against 40 us for this.
+RULES_FINGERPRINT = "count(*)::text || ':' || coalesce(sum(hashtext(id::text || ':' || xmin::text)), 0)::text"
 CHECK_READS = (
-    "(SELECT coalesce(json_agg(json_build_array(id, field, value_hash) ORDER BY id), '[]')"
+    "(SELECT coalesce(json_agg(json_build_array(id, field, value_hash) ORDER BY id), '[]')"  # noqa: S608 - constants
     " FROM quality_verification WHERE record_id = r.id AND event = %s AND instrument = %s AND instance = %s),"
-    " (SELECT coalesce(json_agg(json_build_array(code, name, logic, real_time) ORDER BY \"order\", id), '[]')"
-    " FROM quality_rule WHERE project_id = r.project_id AND active),"
+    f" (SELECT r.project_id::text || '/' || {RULES_FINGERPRINT} FROM quality_rule"
+    " WHERE project_id = r.project_id AND active),"
     " (SELECT coalesce(json_agg(DISTINCT rule), '[]') FROM quality_query"
     " WHERE record_id = r.id AND rule <> '' AND status <> 'closed')"  # QueryStatus.CLOSED
 )
 _READS = f"SELECT {CHECK_READS} FROM registry_record r WHERE r.id = %s"  # noqa: S608 - constants, placeholders
+_RULES = (
+    f"SELECT {RULES_FINGERPRINT}, coalesce(json_agg(json_build_array(code, name, logic, real_time) "  # noqa: S608 - constants, placeholders
+    "ORDER BY \"order\", id), '[]') FROM quality_rule WHERE project_id = %s AND active"
+)
 
 CheckReads = tuple[list[tuple[int, str, str]], list[RuleText], set[str]]
+
+_rules_kept: dict[str, list[RuleText]] = {}  # "<project pk>/<fingerprint>" -> the active rules, in order
 
 
 def check_reads(row) -> CheckReads:
     """(verifications as (pk, field, hash), active rules, open rule codes) from the three CHECK_READS columns."""
-    verifications, rules, open_rules = (json.loads(v) if isinstance(v, str) else v for v in row)
-    return [tuple(v) for v in verifications], [RuleText(*r) for r in rules], set(open_rules)
+    verifications, fingerprint, open_rules = row
+    verifications, open_rules = (json.loads(v) if isinstance(v, str) else v for v in (verifications, open_rules))
+    return [tuple(v) for v in verifications], rules_of(fingerprint), set(open_rules)
+
+
+def rules_of(fingerprint: str) -> list[RuleText]:
+    """The project's active rules for a fingerprint CHECK_READS gave, read once per process and fingerprint."""
+    found = _rules_kept.get(fingerprint)
+    if found is None:
+        project_pk = int(fingerprint.split("/", 1)[0])
+        with connection.cursor() as cursor:
+            sql_rows.execute(cursor, _RULES, [project_pk])
+            read_print, rules = cursor.fetchone()
+        found = [RuleText(*r) for r in (json.loads(rules) if isinstance(rules, str) else rules)]
+        if len(_rules_kept) > 256:  # projects and rule edits are few; a bound all the same
+            _rules_kept.clear()
+        # Kept under what was read: a rule changed since the save's statement is read again next time.
+        _rules_kept[f"{project_pk}/{read_print}"] = found
+    return found
 
 
 def _reads(project, record, form: FormInstance) -> tuple[list | None, list[RuleText], set[str]]:
