@@ -235,7 +235,12 @@ def form_save(
                 # save will read (that statement runs after the record's lock: it sees every committed form).
                 wanted = None if record_forms is not None else realtime.instruments_to_read(
                     scope.project, design, instrument, check_reads)  # fmt: skip
-                also = (save_sql.FORMS_OF_COLUMN, save_sql.forms_of_params(record.pk, wanted)) if wanted else None
+                also = None
+                if wanted:  # the saved form itself is left out: its new values are at hand
+                    also = (
+                        save_sql.FORMS_OF_COLUMN,
+                        save_sql.forms_of_params(record.pk, wanted, (event, instrument, instance)),
+                    )
                 head, more = lock_head(scope.project, save_sql.update_form_sql(form), also)
                 if also is not None and head is not None:
                     record_forms = save_sql.forms_at(more[0])

@@ -145,16 +145,18 @@ FORMS_AT_COLUMN = (
 )
 
 
-# The forms of some instruments as one column, for a statement over no particular row (the save's UPDATE and
-# audit-head lock, which runs after the record's lock was taken: its snapshot holds every committed form).
+# The forms of some instruments but one (the form being saved: its caller holds it) as one column, for a
+# statement over no particular row (the save's UPDATE and audit-head lock, which runs after the record's lock
+# was taken: its snapshot holds every committed form).
 FORMS_OF_COLUMN = (
     "(SELECT coalesce(json_agg(json_build_array(x.event, x.instrument, x.instance, x.data, x.missing)), '[]') "
-    "FROM registry_forminstance x WHERE x.record_id = %s AND x.instrument = ANY(%s::varchar[]))"
+    "FROM registry_forminstance x WHERE x.record_id = %s AND x.instrument = ANY(%s::varchar[]) "
+    "AND (x.event, x.instrument, x.instance) <> (%s, %s, %s))"
 )
 
 
-def forms_of_params(record_pk: int, instruments: frozenset[str]) -> list:
-    return [record_pk, sorted(instruments)]
+def forms_of_params(record_pk: int, instruments: frozenset[str], but: FormKey) -> list:
+    return [record_pk, sorted(instruments), *but]
 
 
 def keys_params(keys: frozenset[FormKey]) -> list:
