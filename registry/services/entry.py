@@ -23,6 +23,9 @@ from registry.services.audit import Change, audit_append, lock_head
 from registry.services.design import Design, design_of
 from registry.services.record_logic import FormKey, RecordValues, forms_read_by
 
+# Django builds an enum's `values` list anew on each read.
+FORM_STATUSES = frozenset(FormStatus.values)
+
 
 class EntryError(Exception):
     """The save was refused; `errors` maps a field name (or '__all__') to messages."""
@@ -199,7 +202,7 @@ def form_save(
         ]  # fmt: skip
 
         new_status = form.status if status is None else int(status)
-        if new_status not in FormStatus.values:
+        if new_status not in FORM_STATUSES:
             raise EntryError({"status": [f"{status!r} is not a form status (0, 1 or 2)"]})
         complete_field = f"{instrument}_complete"
         changes = diff_values(old_data, new_data, old_missing, new_missing)
