@@ -114,6 +114,30 @@ def test_real_time_rules_see_the_whole_record_after_a_save_that_read_part_of_it(
     assert outcome.rule_messages == []
 
 
+def saved_while_another_commits(world, record, write, instrument: str, values: dict):
+    """Save `values` while another transaction holds the record's lock as every save does first, runs
+    `write()`, and commits while this save waits for the record."""
+    holding, release = threading.Event(), threading.Event()
+
+    def other_save() -> None:
+        try:
+            with transaction.atomic():
+                Record.objects.select_for_update().get(pk=record.pk)
+                write()
+                holding.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=other_save)
+    thread.start()
+    assert holding.wait(10)
+    threading.Timer(0.3, release.set).start()
+    outcome = save(world, record, instrument, values)
+    thread.join(10)
+    return outcome
+
+
 postgresql_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="the PostgreSQL path's statements")
 
 
@@ -137,27 +161,14 @@ def test_a_save_that_waited_for_another_reads_the_forms_as_that_save_left_them(t
     record = record_create(scope=world.scope("coord_a"))
     if change == "updated":
         save(world, record, "demographics", {"consent": "0", "weight": "20"})
-    holding, release = threading.Event(), threading.Event()
 
-    def other_save() -> None:
-        try:
-            with transaction.atomic():
-                Record.objects.select_for_update().get(pk=record.pk)  # as every save does first
-                FormInstance.objects.update_or_create(
-                    record=record, event=EVENT, instrument="demographics", instance=1,
-                    defaults={"data": {"consent": "1", "weight": "25"}, "missing": {}},
-                )  # fmt: skip
-                holding.set()
-                release.wait(10)
-        finally:
-            connection.close()
+    def write() -> None:
+        FormInstance.objects.update_or_create(
+            record=record, event=EVENT, instrument="demographics", instance=1,
+            defaults={"data": {"consent": "1", "weight": "25"}, "missing": {}},
+        )  # fmt: skip
 
-    thread = threading.Thread(target=other_save)
-    thread.start()
-    assert holding.wait(10)
-    threading.Timer(0.3, release.set).start()  # commits while the save below waits for the record
-    outcome = save(world, record, "labs", {"crp": "50", "sample_note": "haemolysed"})
-    thread.join(10)
+    outcome = saved_while_another_commits(world, record, write, "labs", {"crp": "50", "sample_note": "haemolysed"})
     assert outcome.cleared_hidden == []
     assert FormInstance.objects.get(record=record, instrument="labs").data["crp_per_kg"] == "2"
 
@@ -195,25 +206,12 @@ def test_real_time_rules_see_a_form_created_by_the_save_this_one_waited_for(tran
     _history_rule(world)
     record = record_create(scope=world.scope("coord_a"))
     save(world, record, "labs", {"crp": "10"})
-    holding, release = threading.Event(), threading.Event()
 
-    def other_save() -> None:
-        try:
-            with transaction.atomic():
-                Record.objects.select_for_update().get(pk=record.pk)
-                FormInstance.objects.create(record=record, event=EVENT, instrument="history", instance=1,
-                                            data={"prior_mas": "1"}, missing={})  # fmt: skip
-                holding.set()
-                release.wait(10)
-        finally:
-            connection.close()
+    def write() -> None:
+        FormInstance.objects.create(record=record, event=EVENT, instrument="history", instance=1,
+                                    data={"prior_mas": "1"}, missing={})  # fmt: skip
 
-    thread = threading.Thread(target=other_save)
-    thread.start()
-    assert holding.wait(10)
-    threading.Timer(0.3, release.set).start()  # commits while the save below waits for the record
-    outcome = save(world, record, "labs", {"crp": "50"})
-    thread.join(10)
+    outcome = saved_while_another_commits(world, record, write, "labs", {"crp": "50"})
     assert [m.rule for m in outcome.rule_messages] == ["R1"]
 
 

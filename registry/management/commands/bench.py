@@ -8,12 +8,10 @@ gunicorn on loopback against the same database.
 from __future__ import annotations
 
 import json
-import signal
-import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
-from registry.bench.registry_setup import BenchSetupError
+from registry.bench.command import bench_run
 from registry.bench.run import SECTIONS, TARGETS, run_benchmarks, target_met
 
 
@@ -40,9 +38,7 @@ class Command(BaseCommand):
     ):
         if min(records, repeats, saves, clients, long_repeats or 1) < 1:
             raise CommandError("--records, --repeats, --long-repeats, --saves and --clients must be 1 or more")
-        # A stopped benchmark must still stop its gunicorn: SIGTERM unwinds like Ctrl-C, through `finally`.
-        previous = signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
-        try:
+        with bench_run():
             figures = run_benchmarks(
                 records=records,
                 repeats=repeats,
@@ -51,10 +47,6 @@ class Command(BaseCommand):
                 clients=clients,
                 long_repeats=long_repeats,
             )
-        except BenchSetupError as exc:
-            raise CommandError(str(exc)) from None
-        finally:
-            signal.signal(signal.SIGTERM, previous)
         if options["json"]:
             self.stdout.write(json.dumps(figures, indent=2))
             return

@@ -7,14 +7,13 @@ that runs with this interpreter's packages. See registry/bench/compare.py.
 from __future__ import annotations
 
 import json
-import signal
-import sys
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from registry.bench.command import bench_run
 from registry.bench.compare import compare_form_saves
-from registry.bench.registry_setup import BenchSetupError, bench_registry
+from registry.bench.registry_setup import bench_registry
 
 
 class Command(BaseCommand):
@@ -34,14 +33,9 @@ class Command(BaseCommand):
         for root in roots:
             if not (root / "registry" / "wsgi.py").is_file():
                 raise CommandError(f"{root}: not a checkout of this project (no registry/wsgi.py)")
-        previous = signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
-        try:
+        with bench_run():
             project = bench_registry(records).project
             figures = compare_form_saves(project, roots, rounds=rounds, saves_each=saves)
-        except BenchSetupError as exc:
-            raise CommandError(str(exc)) from None
-        finally:
-            signal.signal(signal.SIGTERM, previous)
         if options["json"]:
             self.stdout.write(json.dumps(figures, indent=2))
             return
