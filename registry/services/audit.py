@@ -75,20 +75,15 @@ def audit_append(
     reason: str = "",
     request_id: str | None = None,
     at: datetime | None = None,
-    write_first: tuple[str, list] | None = None,
     head: AuditChainHead | None = None,
 ) -> list[AuditEvent]:
     """Append rows to the project's chain. Must run inside the transaction that makes the change.
 
-    `write_first`: the change's own statement (SQL, params), sent with the chain-head lock in one
-    round trip on PostgreSQL (the form save's UPDATE); it runs even when there are no changes.
-    `head`: the chain's head as `lock_head` locked it in this transaction (the change's statement went with it).
+    `head`: the chain's head as `lock_head` locked it in this transaction, with the change's own statement
+    (the form save's UPDATE) in the same round trip.
     """
     changes = list(changes)
     if not changes:
-        if write_first is not None:
-            with connection.cursor() as cursor:
-                cursor.execute(*write_first)
         return []
     chain = chain_of(project)
     at = at or timezone.now()
@@ -99,7 +94,7 @@ def audit_append(
     with transaction.atomic(savepoint=False):
         # The row lock serialises appends to one chain until the caller's transaction ends.
         if head is None:
-            head = _locked_head(chain, write_first)
+            head = _locked_head(chain)
         elif head.chain != chain:
             raise ValueError(f"the head of {head.chain} was locked for an append to {chain}")
         rows = []
@@ -172,14 +167,11 @@ def _head_statement(chain: str, write_first: tuple[str, list] | None, also: tupl
         return cursor.fetchone()
 
 
-def _locked_head(chain: str, write_first: tuple[str, list] | None) -> AuditChainHead:
+def _locked_head(chain: str) -> AuditChainHead:
     if sql_rows.enabled():
-        found = _head_statement(chain, write_first)
+        found = _head_statement(chain, None)
         if found is not None:
             return AuditChainHead(chain=chain, sequence=found[0], last_hash=found[1])
-    elif write_first is not None:
-        with connection.cursor() as cursor:
-            cursor.execute(*write_first)
     head = AuditChainHead.objects.select_for_update().filter(chain=chain).first()
     if head is None:  # the chain's first row
         AuditChainHead.objects.get_or_create(chain=chain)
