@@ -25,9 +25,9 @@ from registry.bench.cpu import CpuSample
 from registry.bench.form_save import (
     FormSaveError,
     SavingBrowser,
-    _measured,
     client_forms,
     largest_instrument,
+    measured,
     open_form,
     toggled_field,
     trivial_step,
@@ -54,8 +54,7 @@ def resync(browsers: list[SavingBrowser], forms: list[FormInstance], toggle_name
     """Each browser takes its form's stored row_version and value: another checkout saved it last."""
     stored = {f.pk: f for f in FormInstance.objects.filter(pk__in=[f.pk for f in forms])}
     for browser, form in zip(browsers, forms, strict=True):
-        browser.row_version = stored[form.pk].row_version
-        browser._value = stored[form.pk].data.get(toggle_name, "")
+        browser.resync(stored[form.pk].row_version, stored[form.pk].data.get(toggle_name, ""))
     connection.close()  # no connection held open across the servers' load
 
 
@@ -87,9 +86,9 @@ def compare_form_saves(
             for position, checkout in enumerate(checkouts if round_ % 2 == 0 else checkouts[::-1]):
                 which = (round_ + position) % len(roots)
                 resync(checkout.browsers[which], record_sets[which], toggle[0])
-                saves = _check(_measured(checkout.server, [b.save for b in checkout.browsers[which]], saves_each,
+                saves = _check(measured(checkout.server, [b.save for b in checkout.browsers[which]], saves_each,
                                          checkout.save_cpu))  # fmt: skip
-                pings = _check(_measured(checkout.server, checkout.pings, saves_each * 4, checkout.trivial_cpu))
+                pings = _check(measured(checkout.server, checkout.pings, saves_each * 4, checkout.trivial_cpu))
                 checkout.save_rps.append(saves.throughput_rps)
                 checkout.trivial_rps.append(pings.throughput_rps)
     return _figures(checkouts, instrument, rounds)

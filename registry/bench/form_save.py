@@ -106,6 +106,10 @@ class SavingBrowser:
         self._fixed = urlencode([(k, v) for k, v in self.fields if k not in (name, "row_version", "reason")])
         self._value = dict(self.fields).get(name, "")
 
+    def resync(self, row_version: int, value: str) -> None:
+        """Take the stored form's row_version and toggled value: another client (or server) saved it last."""
+        self.row_version, self._value = row_version, value
+
     def save(self) -> None:
         name, (first, second) = self.toggle
         # Always a different value from the stored one: an unchanged save writes nothing.
@@ -179,8 +183,8 @@ def bench_form_save(project, server: Server, *, clients: int = 16, saves_each: i
     save_cpu: list[CpuSample] = []
     ping_cpu: list[CpuSample] = []
     for _ in range(repeats):
-        pings.append(_measured(server, trivial, saves_each * 4, ping_cpu))  # cheaper requests: run longer
-        saves.append(_measured(server, [b.save for b in browsers], saves_each, save_cpu))
+        pings.append(measured(server, trivial, saves_each * 4, ping_cpu))  # cheaper requests: run longer
+        saves.append(measured(server, [b.save for b in browsers], saves_each, save_cpu))
     errors = [e for r in saves + pings for e in r.errors]
     if errors:
         raise FormSaveError(f"{len(errors)} requests failed, first: {errors[0]}")
@@ -203,7 +207,7 @@ def bench_form_save(project, server: Server, *, clients: int = 16, saves_each: i
     }
 
 
-def _measured(server: Server, steps: list[Callable[[], None]], each: int, cpu: list[CpuSample]) -> LoadResult:
+def measured(server: Server, steps: list[Callable[[], None]], each: int, cpu: list[CpuSample]) -> LoadResult:
     """One load phase; the machine time each of its requests took, by process kind, goes into `cpu`."""
     before = sample(server.pid) if server.pid else None
     result = run_clients(steps, requests_each=each)

@@ -134,12 +134,15 @@ def record_forms(
     }
 
 
+# Form rows `x` as one JSON column: [[event, instrument, instance, data, missing], ...] (`forms_at` reads it).
+_FORMS_JSON = "coalesce(json_agg(json_build_array(x.event, x.instrument, x.instance, x.data, x.missing)), '[]')"
+
 # The forms at some keys as one column of a select over a record (alias `r`), for the save's lock statement.
 # FOR SHARE: a locked row is read in its latest version, not the statement's snapshot (which is older than
 # any wait for the record lock), so a form changed by the save this one waited for is read as it now is.
 # A form that save created is not in the snapshot: a key not found is read again (`RecordValues.preload`).
 FORMS_AT_COLUMN = (
-    "(SELECT coalesce(json_agg(json_build_array(x.event, x.instrument, x.instance, x.data, x.missing)), '[]') "  # noqa: S608 - constants, placeholders
+    f"(SELECT {_FORMS_JSON} "  # noqa: S608 - constants, placeholders
     "FROM (SELECT event, instrument, instance, data, missing FROM registry_forminstance WHERE record_id = r.id "
     f"AND {_AT_KEYS} FOR SHARE) x)"
 )
@@ -149,7 +152,7 @@ FORMS_AT_COLUMN = (
 # statement over no particular row (the save's UPDATE and audit-head lock, which runs after the record's lock
 # was taken: its snapshot holds every committed form).
 FORMS_OF_COLUMN = (
-    "(SELECT coalesce(json_agg(json_build_array(x.event, x.instrument, x.instance, x.data, x.missing)), '[]') "
+    f"(SELECT {_FORMS_JSON} "  # noqa: S608 - constants, placeholders
     "FROM registry_forminstance x WHERE x.record_id = %s AND x.instrument = ANY(%s::varchar[]) "
     "AND (x.event, x.instrument, x.instance) <> (%s, %s, %s))"
 )
