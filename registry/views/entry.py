@@ -20,6 +20,7 @@ from registry.services.design import DesignError, design_of
 from registry.services.entry import EntryError, FormLocked, RecordNotFound, SaveConflict, form_save
 from registry.services.form_defaults import default_values
 from registry.services.records import EnrollmentError, record_create
+from registry.views.dashboard_cells import EventCellsHtml
 
 
 def _design_or_404(scope):
@@ -50,10 +51,12 @@ def dashboard(request: HttpRequest, code: str) -> HttpResponse:
     event_labels = dict(design.events)
     query = request.GET.copy()
     query.pop("page", None)
+    cells = EventCellsHtml(scope.project.code, cols)
     return render(request, "registry/dashboard.html", {
         "scope": scope, "project": scope.project, "design": design, "filters": filters, "page_obj": page_obj,
         "event_columns": _event_columns(cols, event_labels, design),
-        "rows": rows, "sites": scope.sites(), "statuses": CELL_STATUSES, "query": query.urlencode(),
+        "rows": rows, "rendered": [(row, *cells.row(row)) for row in rows],
+        "sites": scope.sites(), "statuses": CELL_STATUSES, "query": query.urlencode(),
         "can_enroll": scope.can(Right.ENTER_DATA),
     })  # fmt: skip
 
