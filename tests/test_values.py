@@ -74,3 +74,23 @@ def test_choices_keep_codes_exactly_and_unknown_site_types_are_plain_text():
     assert check_value(F(validation="mrn_8d"), "anything") == []
     assert check_value(F(field_type="yesno"), "2")[0].hard
     assert check_value(F(field_type="slider", validation_min="0", validation_max="10"), "11")[0].hard
+
+
+def test_a_design_field_keeps_its_check_until_its_definition_changes_and_today_is_read_at_each_check():
+    from datetime import date
+
+    from forms.models import Field
+
+    visit = Field(name="visit_date", field_type="text", validation="date_ymd", validation_max="today")
+    assert check_value(visit, "2024-06-01", today=date(2024, 7, 1)) == []
+    (late,) = check_value(visit, "2024-06-01", today=date(2024, 5, 1))  # the same field object, another day
+    assert "above the maximum (today)" in late.message and not late.hard
+    visit.validation_max, visit.annotation = "2024-01-31", "@FORCE-MINMAX"  # the definition changed in place
+    (refused,) = check_value(visit, "2024-06-01")
+    assert refused.hard and "above the maximum (2024-01-31)" in refused.message
+    visit.validation = "integer"
+    assert "not a valid" in check_value(visit, "2024-06-01")[0].message
+    dose = Field(name="dose", field_type="radio", choices=[["1", "1 mg/kg"], ["2", "2 mg/kg"]])
+    assert check_value(dose, "2") == []
+    dose.choices = [["1", "1 mg/kg"]]
+    assert "not one of the choices (1)" in check_value(dose, "2")[0].message

@@ -12,14 +12,13 @@ import re
 from array import array
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
 from operator import itemgetter
 
 from forms.logic import Expression, LogicSyntaxError, evaluate, format_value, parse
 from forms.models import Field, FieldType
 from forms.values import (
     DATE_TYPES,
-    ISO_SHAPES,
+    FIELD_LIMIT,
     NUMERIC_TYPES,
     ValidationType,
     check_type,
@@ -36,22 +35,7 @@ from registry.quality.rules import MASK, Finding, RulePlan, value_hash
 from registry.services.design import Design
 from registry.services.record_logic import format_calc_result
 
-_FIELD_LIMIT = re.compile(r"\[([a-z0-9_]+)\]")  # a limit naming a field of the row (forms.values.resolve_limit)
 CHOICE_TYPES = (FieldType.RADIO, FieldType.DROPDOWN, FieldType.YESNO, FieldType.TRUEFALSE)
-
-
-def parse_iso_fast(value: str, data_type: str) -> date | datetime | None:
-    """forms.values.parse_iso, with the C-level fromisoformat for ASCII text of the exact shape (the same
-    dates and times accepted and refused: checked on every edge of the calendar and the clock in tests)."""
-    shape = ISO_SHAPES.get(data_type)
-    if shape is None or not shape.match(value):
-        return None
-    if not value.isascii():  # other scripts' digits: as strptime reads them
-        return parse_iso(value, data_type)
-    try:
-        return date.fromisoformat(value) if data_type == "date" else datetime.fromisoformat(value)
-    except ValueError:
-        return None
 
 
 def is_numeric_field(f: Field, design: Design) -> bool:
@@ -145,7 +129,7 @@ def constant_limits(f: Field, vtype: ValidationType) -> tuple[tuple[object, str,
     limits = []
     for text, is_min in ((f.validation_min or "", True), (f.validation_max or "", False)):
         limit = text.strip()
-        if _FIELD_LIMIT.fullmatch(limit):
+        if FIELD_LIMIT.fullmatch(limit):
             return None
         if limit.lower() in ("today", "now"):
             limits.append((resolve_limit(limit, vtype.data_type, {}), text, is_min))
@@ -460,14 +444,14 @@ class BuiltinChecker:
 
     def _typed(self, spec: FieldSpec, raw: str) -> tuple[str | None, object]:
         """(check_type's error, the comparable value) of a text, worked out once per distinct text of the field:
-        dates go through strptime, and a limit of 'today' or [another_field] keeps the verdict from being cached."""
+        a limit of 'today' or [another_field] keeps the verdict from being cached."""
         seen = self._type_checks.setdefault(spec.name, {})
         entry = seen.get(raw)
         if entry is None:
             vtype = spec.vtype
             assert vtype is not None
-            if vtype.data_type in DATE_TYPES:  # strptime costs ~10 µs; fromisoformat gives the same on this shape
-                parsed = parse_iso_fast(raw, vtype.data_type)
+            if vtype.data_type in DATE_TYPES:  # one parse: the type check and the comparable
+                parsed = parse_iso(raw, vtype.data_type)
                 entry = (check_type(raw, vtype) if parsed is None else None, parsed)
             else:
                 error = check_type(raw, vtype)
@@ -505,7 +489,7 @@ class BuiltinChecker:
             if key not in self._comparables:
                 self._comparables[key] = resolve_limit(limit, data_type, data)
             return self._comparables[key]
-        match = _FIELD_LIMIT.fullmatch(limit)
+        match = FIELD_LIMIT.fullmatch(limit)
         if match:
             other = data.get(match.group(1), "")
             return self._comparable(data_type, other) if other else None
@@ -516,10 +500,7 @@ class BuiltinChecker:
         if key not in self._comparables:
             if len(self._comparables) >= MAX_VERDICTS:
                 self._comparables.clear()
-            # fromisoformat where strptime would cost ~10 µs: the same dates accepted (parse_iso_fast)
-            self._comparables[key] = (
-                parse_iso_fast(text, data_type) if data_type in DATE_TYPES else comparable(text, data_type)
-            )
+            self._comparables[key] = comparable(text, data_type)
         return self._comparables[key]
 
 

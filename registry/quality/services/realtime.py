@@ -150,12 +150,25 @@ def _after_save(scope, form: FormInstance, design=None, record_forms: dict | Non
     ]  # fmt: skip
 
 
-def _codes(design, instrument: str, rules: list[RuleText], open_rules: set[str]) -> tuple[list[str], list[str]]:
+def _codes(design, instrument: str, rules: list[RuleText], open_rules: set[str]) -> tuple[tuple[str, ...], list[str]]:
     """(the real-time rules a save of `instrument` runs: those naming one of its fields, every rule to
     evaluate: those and the rules of the record's open rule queries, which close themselves when fixed)."""
-    fields_here = design.field_names(instrument)
-    real_time = [r.code for r in rules if r.real_time and fields_here & _fields_of(r.logic)]
+    real_time = _real_time_codes(design, instrument, rules)
     return real_time, sorted(set(real_time) | open_rules)
+
+
+def _real_time_codes(design, instrument: str, rules: list[RuleText]) -> tuple[str, ...]:
+    """The real-time rules naming a field of `instrument`, worked out once per design version and list of active
+    rules (`rules_of` keeps one list per fingerprint): a save asks twice, and the study has ~110 rules."""
+    held = design.kept(("real_time_rules", instrument), dict)  # id(rules) -> (rules, codes)
+    found = held.get(id(rules))
+    if found is None or found[0] is not rules:
+        if len(held) >= 8:  # rule edits are few; lists read without a fingerprint are not kept for long
+            held.clear()
+        fields_here = design.field_names(instrument)
+        codes = tuple(r.code for r in rules if r.real_time and fields_here & _fields_of(r.logic))
+        found = held[id(rules)] = (rules, codes)
+    return found[1]
 
 
 def instruments_to_read(project, design, instrument: str, reads: CheckReads) -> frozenset[str] | None:
