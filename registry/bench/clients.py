@@ -104,15 +104,25 @@ def logged_in_session(base_url: str, username: str, password: str) -> requests.S
     return session
 
 
-def post_without_redirect_machinery(session: requests.Session, url: str, body: str, headers: dict) -> requests.Response:
+def post_without_redirect_machinery(
+    session: requests.Session, url: str, body: str, headers: dict, *, dropped: tuple[str, ...] = ()
+) -> requests.Response:
     """POST, keep the cookies the answer sets, and follow nothing: what `session.post(..., allow_redirects=False)`
     does, without the rest. On a redirect requests still prepares the next request (cookies copied and
     extracted again, auth rebuilt) only to fill `Response.next`: ~0.3 ms of the cores the simulated browser
-    shares with the server under test, on every save (the trivial page answers 200 and never pays it).
+    shares with the server under test, on every save (the trivial page answers 200 and never paid it).
+
+    `dropped`: cookies the caller would throw away (the save's "Saved" messages, shown by the page a browser
+    would load next). An answer that sets only those leaves the jar alone: http.cookiejar's parsing of one
+    Set-Cookie, and removing it again, cost the client more than the rest of reading the answer.
     """
     prepared = session.prepare_request(requests.Request("POST", url, data=body, headers=headers))
     answer = session.get_adapter(url).send(prepared, timeout=60)
-    extract_cookies_to_jar(session.cookies, prepared, answer.raw)
+    names = [cookie.partition("=")[0].strip() for cookie in answer.raw.headers.getlist("Set-Cookie")]
+    if any(name not in dropped for name in names):
+        extract_cookies_to_jar(session.cookies, prepared, answer.raw)
+        for name in dropped:
+            session.cookies.pop(name, None)
     answer.content  # noqa: B018 - read the body: it returns the connection to the pool
     return answer
 

@@ -117,10 +117,9 @@ class SavingBrowser:
         changing = urlencode([(name, value), ("row_version", str(self.row_version)), ("reason", "benchmark edit"),
                               ("save_stay", "")])  # fmt: skip
         body = f"{self._fixed}&{changing}" if self._fixed else changing
-        answer = post_without_redirect_machinery(self.session, self.url, body, FORM_HEADERS)
         # The browser would show the "Saved" messages on the next page; dropping them keeps the
         # session from growing with messages nobody reads.
-        self.session.cookies.pop("messages", None)
+        answer = post_without_redirect_machinery(self.session, self.url, body, FORM_HEADERS, dropped=("messages",))
         if answer.status_code != 302:
             raise FormSaveError(f"save answered {answer.status_code}")
         self.row_version += 1
