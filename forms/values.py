@@ -138,6 +138,15 @@ def _not_a_date(value: str, data_type: str) -> str:
     return f"{value!r} is not a valid {data_type.replace('_', ' ')} ({_DATE_SHAPES[data_type]})"
 
 
+def typed_value(value: str, vtype: ValidationType) -> tuple[str | None, object]:
+    """(check_type's error, the comparable value) of a value; a date is parsed once for both."""
+    if vtype.data_type in DATE_TYPES:
+        parsed = parse_iso(value, vtype.data_type)
+        return (_not_a_date(value, vtype.data_type) if parsed is None else None), parsed
+    error = check_type(value, vtype)
+    return error, None if error else comparable(value, vtype.data_type)
+
+
 def comparable(value: str, data_type: str):
     """The value as something ordered for limit checks (number, date, or time string)."""
     if data_type in NUMERIC_TYPES:
@@ -267,21 +276,14 @@ def _typed_problems(
 ) -> list[ValueProblem]:
     vtype = check.vtype
     assert vtype is not None
-    data_type = vtype.data_type
-    if data_type in DATE_TYPES:  # one parse: the type check and the comparable
-        current = parse_iso(value, data_type)
-        if current is None:
-            return [ValueProblem(name, value, _not_a_date(value, data_type), True)]
-    else:
-        error = check_type(value, vtype)
-        if error:
-            return [ValueProblem(name, value, error, True)]
-        current = comparable(value, data_type) if check.limits else None
+    error, current = typed_value(value, vtype)
+    if error:
+        return [ValueProblem(name, value, error, True)]
     problems: list[ValueProblem] = []
     if current is None:
         return problems
     for limit in check.limits:
-        bound = resolve_limit(limit.text, data_type, values or {}, today) if limit.per_value else limit.value
+        bound = resolve_limit(limit.text, vtype.data_type, values or {}, today) if limit.per_value else limit.value
         if bound is None:
             continue
         try:

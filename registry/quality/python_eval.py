@@ -17,16 +17,14 @@ from operator import itemgetter
 from forms.logic import Expression, LogicSyntaxError, evaluate, format_value, parse
 from forms.models import Field, FieldType
 from forms.values import (
-    DATE_TYPES,
     FIELD_LIMIT,
     NUMERIC_TYPES,
     ValidationType,
-    check_type,
     check_value,
     comparable,
-    parse_iso,
     resolve_limit,
     to_number,
+    typed_value,
     validation_type,
 )
 from registry.quality.context import FormData, FormKey, RecordForms
@@ -450,12 +448,7 @@ class BuiltinChecker:
         if entry is None:
             vtype = spec.vtype
             assert vtype is not None
-            if vtype.data_type in DATE_TYPES:  # one parse: the type check and the comparable
-                parsed = parse_iso(raw, vtype.data_type)
-                entry = (check_type(raw, vtype) if parsed is None else None, parsed)
-            else:
-                error = check_type(raw, vtype)
-                entry = (error, None if error else comparable(raw, vtype.data_type))
+            entry = typed_value(raw, vtype)
             if len(seen) < MAX_VERDICTS:
                 seen[raw] = entry
         return entry
