@@ -56,7 +56,9 @@ def _runs_by_size(runs: Iterable[dict]) -> list[dict]:
 
 
 def _decades(low: float, high: float) -> tuple[int, int]:
-    return math.floor(math.log10(low)), math.ceil(math.log10(high))
+    """The powers of ten around [low, high]: at least one decade, so an axis never has zero length."""
+    first, last = math.floor(math.log10(low)), math.ceil(math.log10(high))
+    return first, max(last, first + 1)
 
 
 def _log_scale(value: float, decades: tuple[int, int], length: float) -> float:
@@ -100,7 +102,7 @@ def _line(points: list[tuple[float, float]], series: Series) -> list[str]:
 
 
 def _legend(x0: float, entries: list[Series]) -> list[str]:
-    """At the panel's top left (the seconds rise to the right, away from it)."""
+    """A key of the series drawn, from x0 down the panel's top (the caller picks the emptier corner)."""
     parts = []
     for i, series in enumerate(entries):
         y = TOP_Y + 14 + i * 16
@@ -116,8 +118,6 @@ def scaling_svg(runs: Iterable[dict], *, caption: str = "") -> str:
     ordered = _runs_by_size(runs)
     sizes = [run["records"] for run in ordered]
     xd = _decades(min(sizes), max(sizes))
-    if xd[0] == xd[1]:
-        xd = (xd[0], xd[0] + 1)
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" '
              f'viewBox="0 0 {WIDTH} {HEIGHT}" font-family="sans-serif">',
              f'<rect width="{WIDTH}" height="{HEIGHT}" fill="white"/>']  # fmt: skip
@@ -128,8 +128,6 @@ def scaling_svg(runs: Iterable[dict], *, caption: str = "") -> str:
     if not values:
         raise PlotError("the runs hold none of the timed figures (export, data quality, API)")
     yd = _decades(min(values), max(values))
-    if yd[0] == yd[1]:
-        yd = (yd[0], yd[0] + 1)
     parts += _frame(LEFT_X, "seconds against N (log-log)")
     parts += _x_axis(LEFT_X, xd)
     for d in range(yd[0], yd[1] + 1):
