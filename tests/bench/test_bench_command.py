@@ -14,8 +14,16 @@ import pytest
 from django.core.management import call_command
 
 from registry.models import AuditEvent, FormInstance
+from registry.quality.models import QualityRun
+from registry.quality.rules import BUILTIN_RULES
 
-RATIOS = ("export_csv_vs_copy_ratio", "dq_vs_scan_ratio", "form_save_vs_trivial_ratio", "api_export_vs_copy_ratio")
+RATIOS = (
+    "export_csv_vs_copy_ratio",
+    "dq_vs_scan_ratio",
+    "dq_design_rules_vs_scan_ratio",
+    "form_save_vs_trivial_ratio",
+    "api_export_vs_copy_ratio",
+)
 FIGURES = (
     "export_peak_rss_mb",
     "form_save_p50_ms",
@@ -42,6 +50,11 @@ def test_bench_runs_every_section_on_a_small_registry_and_prints_one_json_object
     assert figures["dictionary_import_fields"] == 2253
     assert figures["logic_expressions"] > 1000
     assert figures["export_peak_rss_mb_at_tenth"] > 0
+    # Design §9's rule set next to the full run: rules A-I and the study's R01-R20, a stored run of its own.
+    assert figures["dq_rules"] == len(BUILTIN_RULES) + 100
+    assert figures["dq_design_rules"] == len(BUILTIN_RULES) + 20
+    design_run = QualityRun.objects.filter(project__code="bench-n50").exclude(params={}).get()
+    assert design_run.summary["rules"] == [*BUILTIN_RULES, *(f"R{n:02d}" for n in range(1, 21))]
     # Each request's machine time split by process kind (/proc), and the server side's own ratio.
     for prefix in ("form_save", "trivial"):
         assert all(figures[f"{prefix}_cpu_ms_{kind}"] > 0 for kind in ("web", "database", "clients")), figures
