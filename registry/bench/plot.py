@@ -31,6 +31,8 @@ SECONDS = (
 RATIOS = (
     (Series("export_csv_vs_copy_ratio", "export / COPY (target 3)", "#1f77b4"), 3.0),
     (Series("dq_vs_scan_ratio", "DQ run / scan (target 5)", "#d62728"), 5.0),
+    # Design §9's rule set (A-I + 20 study rules) against the same target; runs before it was measured lack it.
+    (Series("dq_design_rules_vs_scan_ratio", "DQ, A-I + 20 study rules / scan", "#ff7f0e"), 5.0),
     (Series("form_save_vs_trivial_ratio", "trivial / save throughput (target 2)", "#9467bd"), 2.0),
 )
 

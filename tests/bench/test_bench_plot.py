@@ -22,6 +22,7 @@ def run(records: int, scale: float, dq_ratio: float) -> dict:
         "dq_full_run_s": dq_ratio * scale,
         "export_csv_vs_copy_ratio": 1.6,
         "dq_vs_scan_ratio": dq_ratio,
+        "dq_design_rules_vs_scan_ratio": dq_ratio * 0.85,
         "form_save_vs_trivial_ratio": 2.4,
     }
 
@@ -49,7 +50,8 @@ def test_each_figure_is_a_line_over_n_rising_with_the_time_it_took(tmp_path):
     svg = draw(tmp_path, run(10000, 10, 4.9), run(1000, 1, 6.0), run(100, 0.1, 9.0))  # any order
     series = lines(svg, "series")
     assert set(series) == {"copy_seconds", "export_csv_seconds", "api_export_s", "dq_scan_s", "dq_full_run_s",
-                           "export_csv_vs_copy_ratio", "dq_vs_scan_ratio", "form_save_vs_trivial_ratio"}  # fmt: skip
+                           "export_csv_vs_copy_ratio", "dq_vs_scan_ratio", "dq_design_rules_vs_scan_ratio",
+                           "form_save_vs_trivial_ratio"}  # fmt: skip
     for key in ("copy_seconds", "dq_full_run_s"):
         xy = points(series[key])
         assert len(xy) == 3 and xy[0][0] < xy[1][0] < xy[2][0]  # N grows left to right
@@ -66,6 +68,14 @@ def test_a_ratio_above_its_target_is_drawn_above_the_target_line(tmp_path):
     dq = points(lines(svg, "series")["dq_vs_scan_ratio"])
     target_y = float(lines(svg, "target")["dq_vs_scan_ratio"].get("y1"))
     assert dq[0][1] < target_y < dq[1][1]  # 6.0 above the line of 5, 4.0 below it
+
+
+def test_a_ratio_the_older_runs_lack_is_drawn_through_the_runs_that_have_it(tmp_path):
+    older = run(1000, 1, 6.0)
+    del older["dq_design_rules_vs_scan_ratio"]  # measured from the eighth session on
+    svg = draw(tmp_path, older, run(3000, 3, 5.0), run(10000, 10, 4.0))
+    assert len(points(lines(svg, "series")["dq_design_rules_vs_scan_ratio"])) == 2
+    assert len(points(lines(svg, "series")["dq_vs_scan_ratio"])) == 3
 
 
 def test_the_chart_is_written_to_a_file_with_its_caption(tmp_path):
