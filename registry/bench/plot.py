@@ -20,6 +20,11 @@ class Series:
     colour: str
     floor: bool = False  # drawn dashed: what the figure beside it is compared with
 
+    @property
+    def dash(self) -> str:
+        """The stroke attribute of its line, in the chart and in the legend alike."""
+        return ' stroke-dasharray="5,4"' if self.floor else ""
+
 
 SECONDS = (
     Series("copy_seconds", "bare COPY of the form rows", "#1f77b4", floor=True),
@@ -95,10 +100,9 @@ def _x_axis(x0: float, xd: tuple[int, int]) -> list[str]:
 
 
 def _line(points: list[tuple[float, float]], series: Series) -> list[str]:
-    dash = ' stroke-dasharray="5,4"' if series.floor else ""
     path = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
     parts = [f'<polyline class="series" data-key="{series.key}" points="{path}" fill="none" '
-             f'stroke="{series.colour}" stroke-width="2"{dash}/>']  # fmt: skip
+             f'stroke="{series.colour}" stroke-width="2"{series.dash}/>']  # fmt: skip
     parts += [f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{series.colour}"/>' for x, y in points]
     return parts
 
@@ -108,9 +112,8 @@ def _legend(x0: float, entries: list[Series]) -> list[str]:
     parts = []
     for i, series in enumerate(entries):
         y = TOP_Y + 14 + i * 16
-        dash = ' stroke-dasharray="5,4"' if series.floor else ""
         parts.append(f'<line x1="{x0 + 8}" y1="{y - 4}" x2="{x0 + 30}" y2="{y - 4}" stroke="{series.colour}" '
-                     f'stroke-width="2"{dash}/>')  # fmt: skip
+                     f'stroke-width="2"{series.dash}/>')  # fmt: skip
         parts.append(_text(x0 + 36, y, series.label, size=10))
     return parts
 
