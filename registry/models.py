@@ -228,3 +228,20 @@ class Signature(models.Model):
 
     def __str__(self) -> str:
         return f"signature of {self.record} by {self.signed_by}"
+
+
+class SaveFloorRow(models.Model):
+    """A scratch row the form-save benchmark's floor rewrites (`registry/bench/views.py: save_floor`).
+
+    Never clinical data: the floor stores a submitted form's values here, one row per simulated browser,
+    so that "receive the post, write its values as one JSONB row durably, answer" is measured on the
+    same server as the real save, without touching any record.
+    """
+
+    slot = models.PositiveSmallIntegerField(unique=True)
+    data = models.JSONField(default=dict)
+    row_version = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"save floor slot {self.slot}"

@@ -157,6 +157,10 @@ MEDIA_ROOT = Path(env.get_str("MEDIA_ROOT", str(VAR_DIR / "media")))
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
+# The form-save benchmark's floor page (registry/bench/views.py: save_floor) answers only where the
+# benchmark's own server turns it on; everywhere else it is a 404.
+BENCH_SAVE_FLOOR = env.get_bool("BENCH_SAVE_FLOOR", False)
+
 # Celery: no broker configured means the embedded default, tasks run in-process.
 CELERY_BROKER_URL = env.get_broker_url("CELERY_BROKER_URL")
 CELERY_TASK_ALWAYS_EAGER = CELERY_BROKER_URL is None

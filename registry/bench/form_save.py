@@ -8,7 +8,10 @@ do share the project's audit chain, as real users do. Only the POST is timed (th
 browser follows afterwards is a page view, not the save).
 
 The same sessions then load a trivial authenticated page on the same server, side by side, so the
-ratio of the two throughputs survives the noise of a shared machine.
+ratio of the two throughputs survives the noise of a shared machine; and post the same bodies to the
+save floor (`registry/bench/views.py: save_floor`), which writes them as one JSONB row and nothing
+else, so a second ratio says what the registry's own work (lock, checks, logic, audit, rules) costs
+over the least a save can do on this stack.
 """
 
 from __future__ import annotations
@@ -110,21 +113,34 @@ class SavingBrowser:
         """Take the stored form's row_version and toggled value: another client (or server) saved it last."""
         self.row_version, self._value = row_version, value
 
-    def save(self) -> None:
-        name, (first, second) = self.toggle
+    def _next_value(self) -> str:
+        _, (first, second) = self.toggle
         # Always a different value from the stored one: an unchanged save writes nothing.
-        value = second if self._value == first else first
-        changing = urlencode([(name, value), ("row_version", str(self.row_version)), ("reason", "benchmark edit"),
-                              ("save_stay", "")])  # fmt: skip
-        body = f"{self._fixed}&{changing}" if self._fixed else changing
+        return second if self._value == first else first
+
+    def _body(self, value: str) -> str:
+        changing = urlencode([(self.toggle[0], value), ("row_version", str(self.row_version)),
+                              ("reason", "benchmark edit"), ("save_stay", "")])  # fmt: skip
+        return f"{self._fixed}&{changing}" if self._fixed else changing
+
+    def save(self) -> None:
+        value = self._next_value()
         # The browser would show the "Saved" messages on the next page; dropping them keeps the
         # session from growing with messages nobody reads.
-        answer = post_without_redirect_machinery(self.session, self.url, body, FORM_HEADERS, dropped=("messages",))
+        answer = post_without_redirect_machinery(self.session, self.url, self._body(value), FORM_HEADERS,
+                                                 dropped=("messages",))  # fmt: skip
         if answer.status_code != 302:
             raise FormSaveError(f"save answered {answer.status_code}")
         self.row_version += 1
         self._value = value
         self.saves += 1
+
+    def floor_save(self, floor_url: str) -> None:
+        """The same post, body for body, to the save floor's page (`registry/bench/views.py: save_floor`)."""
+        answer = post_without_redirect_machinery(self.session, floor_url, self._body(self._next_value()),
+                                                 FORM_HEADERS)  # fmt: skip
+        if answer.status_code != 302:
+            raise FormSaveError(f"the save floor answered {answer.status_code}")
 
 
 def open_form(session, base_url: str, project, form: FormInstance, toggle) -> SavingBrowser:
@@ -161,6 +177,10 @@ def trivial_step(session, url: str) -> Callable[[], None]:
     return step
 
 
+def floor_step(browser: SavingBrowser, floor_url: str) -> Callable[[], None]:
+    return lambda: browser.floor_save(floor_url)
+
+
 def bench_form_save(project, server: Server, *, clients: int = 16, saves_each: int = 10, repeats: int = 3) -> dict:
     design = design_of(project)
     instrument = largest_instrument(design)
@@ -170,21 +190,26 @@ def bench_form_save(project, server: Server, *, clients: int = 16, saves_each: i
     browsers = [open_form(s, server.base_url, project, f, toggle) for s, f in zip(sessions, forms, strict=True)]
     ping_url = server.base_url + reverse("bench-ping")
     trivial = [trivial_step(s, ping_url) for s in sessions]
+    floors = [floor_step(b, server.base_url + reverse("bench-save-floor", args=[i])) for i, b in enumerate(browsers)]
 
     # Warm every gunicorn worker (design cache, imports, connections) before anything is timed.
     run_clients(trivial, requests_each=2)
+    run_clients(floors, requests_each=2)
     warm = run_clients([b.save for b in browsers], requests_each=2)
     if warm.errors:
         raise FormSaveError(f"saves failed while warming up: {warm.errors[0]}")
 
     saves: list[LoadResult] = []
     pings: list[LoadResult] = []
+    bare: list[LoadResult] = []
     save_cpu: list[CpuSample] = []
     ping_cpu: list[CpuSample] = []
+    bare_cpu: list[CpuSample] = []
     for _ in range(repeats):
         pings.append(measured(server, trivial, saves_each * 4, ping_cpu))  # cheaper requests: run longer
         saves.append(measured(server, [b.save for b in browsers], saves_each, save_cpu))
-    errors = [e for r in saves + pings for e in r.errors]
+        bare.append(measured(server, floors, saves_each * 2, bare_cpu))
+    errors = [e for r in saves + pings + bare for e in r.errors]
     if errors:
         raise FormSaveError(f"{len(errors)} requests failed, first: {errors[0]}")
     fields = len(design.fields(instrument))
@@ -199,11 +224,28 @@ def bench_form_save(project, server: Server, *, clients: int = 16, saves_each: i
         "trivial_rps": round(statistics.median(r.throughput_rps for r in pings), 1),
         # Times the floor, like the other *_vs_* keys: a save costs this many trivial requests
         # (target <= 2, i.e. saves reach at least half the trivial page's throughput).
-        "form_save_vs_trivial_ratio": round(
-            statistics.median(p.throughput_rps / s.throughput_rps for p, s in zip(pings, saves, strict=True)), 2
-        ),
+        "form_save_vs_trivial_ratio": _throughput_ratio(pings, saves),
+        # The save against the least a save can do on this stack (the same post written as one JSONB row,
+        # unchecked and unaudited, `save_floor`): what the registry's own work costs, apart from Django's.
+        "save_floor_p50_ms": round(statistics.median(r.percentile(50) for r in bare), 1),
+        "save_floor_rps": round(statistics.median(r.throughput_rps for r in bare), 1),
+        "save_floor_vs_trivial_ratio": _throughput_ratio(pings, bare),
+        "form_save_vs_save_floor_ratio": _throughput_ratio(bare, saves),
         **_cpu_figures(save_cpu, ping_cpu),
+        **_floor_cpu_figures(bare_cpu),
     }
+
+
+def _throughput_ratio(faster: list[LoadResult], slower: list[LoadResult]) -> float:
+    """Median over the repeats of one phase's throughput over another's (phases of a repeat run back to back)."""
+    return round(statistics.median(f.throughput_rps / s.throughput_rps for f, s in zip(faster, slower, strict=True)), 2)
+
+
+def _floor_cpu_figures(bare_cpu: list[CpuSample]) -> dict:
+    if not bare_cpu:
+        return {}
+    return {f"save_floor_cpu_ms_{kind}": round(statistics.median(getattr(c, kind) for c in bare_cpu), 2)
+            for kind in ("web", "database", "clients")}  # fmt: skip
 
 
 def measured(server: Server, steps: list[Callable[[], None]], each: int, cpu: list[CpuSample]) -> LoadResult:

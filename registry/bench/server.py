@@ -58,6 +58,7 @@ def server_env(db_url: str) -> dict[str, str]:
         DJANGO_DEBUG="false",
         DB_CONN_MAX_AGE="60",
         LOG_LEVEL="WARNING",
+        BENCH_SAVE_FLOOR="true",  # the save floor's page (registry/bench/views.py) answers on this server only
     )
     return env
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-from registry.models import AuditEvent, FormInstance
+from registry.models import AuditEvent, FormInstance, SaveFloorRow
 from registry.quality.models import QualityRun
 from registry.quality.rules import BUILTIN_RULES
 
@@ -22,6 +22,8 @@ RATIOS = (
     "dq_vs_scan_ratio",
     "dq_design_rules_vs_scan_ratio",
     "form_save_vs_trivial_ratio",
+    "save_floor_vs_trivial_ratio",
+    "form_save_vs_save_floor_ratio",
     "api_export_vs_copy_ratio",
 )
 FIGURES = (
@@ -56,7 +58,7 @@ def test_bench_runs_every_section_on_a_small_registry_and_prints_one_json_object
     design_run = QualityRun.objects.filter(project__code="bench-n50").exclude(params={}).get()
     assert design_run.summary["rules"] == [*BUILTIN_RULES, *(f"R{n:02d}" for n in range(1, 21))]
     # Each request's machine time split by process kind (/proc), and the server side's own ratio.
-    for prefix in ("form_save", "trivial"):
+    for prefix in ("form_save", "trivial", "save_floor"):
         assert all(figures[f"{prefix}_cpu_ms_{kind}"] > 0 for kind in ("web", "database", "clients")), figures
     server_ratio = (figures["form_save_cpu_ms_web"] + figures["form_save_cpu_ms_database"]) / (
         figures["trivial_cpu_ms_web"] + figures["trivial_cpu_ms_database"]
@@ -66,6 +68,10 @@ def test_bench_runs_every_section_on_a_small_registry_and_prints_one_json_object
     # The saves went through the real view: each changed one value and was audited with its reason.
     assert AuditEvent.objects.filter(reason="benchmark edit").count() >= 16 * 2
     assert FormInstance.objects.filter(record__project__code="bench-n50", row_version__gt=2).count() == 16
+    # The floor got the same posts, one scratch row per browser, with the changed value in it.
+    floor_rows = list(SaveFloorRow.objects.all())
+    assert len(floor_rows) == 16 and all(row.row_version >= 4 for row in floor_rows)
+    assert all("save_stay" not in row.data and len(row.data) > 100 for row in floor_rows)  # the workup's values
 
 
 BURN_THEN_SLEEP = "import time\nend = time.process_time() + 0.3\nwhile time.process_time() < end: pass\ntime.sleep(60)"
