@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -211,7 +211,8 @@ def _save(request, scope, design, key: dict, submission) -> HttpResponse:
         expected_row_version=submission.row_version, reason=submission.reason, design=design,
     )  # fmt: skip
     _save_messages(request, design, key["instrument"], outcome)
-    return redirect(_after_save(request, design, scope.project.code, **key))
+    # A path already: redirect() would first try it as a URL name (a failed reverse() on every save).
+    return HttpResponseRedirect(_after_save(request, design, scope.project.code, **key))
 
 
 def _record_and_form_or_404(scope, record_id: str, event: str, instrument: str, instance: int):
