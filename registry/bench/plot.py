@@ -39,6 +39,9 @@ RATIOS = (
     # Design §9's rule set (A-I + 20 study rules) against the same target; runs before it was measured lack it.
     (Series("dq_design_rules_vs_scan_ratio", "DQ, A-I + 20 study rules / scan", "#ff7f0e"), 5.0),
     (Series("form_save_vs_trivial_ratio", "trivial / save throughput (target 2)", "#9467bd"), 2.0),
+    # The least a save can do on this stack (`registry/bench/views.py: save_floor`), dashed beside the save: how
+    # much of the target the stack alone takes. Measured from the ninth session on.
+    (Series("save_floor_vs_trivial_ratio", "trivial / save-floor throughput", "#9467bd", floor=True), 2.0),
 )
 
 WIDTH, HEIGHT = 880, 360

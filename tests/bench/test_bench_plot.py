@@ -24,6 +24,7 @@ def run(records: int, scale: float, dq_ratio: float) -> dict:
         "dq_vs_scan_ratio": dq_ratio,
         "dq_design_rules_vs_scan_ratio": dq_ratio * 0.85,
         "form_save_vs_trivial_ratio": 2.4,
+        "save_floor_vs_trivial_ratio": 1.2,
     }
 
 
@@ -51,7 +52,7 @@ def test_each_figure_is_a_line_over_n_rising_with_the_time_it_took(tmp_path):
     series = lines(svg, "series")
     assert set(series) == {"copy_seconds", "export_csv_seconds", "api_export_s", "dq_scan_s", "dq_full_run_s",
                            "export_csv_vs_copy_ratio", "dq_vs_scan_ratio", "dq_design_rules_vs_scan_ratio",
-                           "form_save_vs_trivial_ratio"}  # fmt: skip
+                           "form_save_vs_trivial_ratio", "save_floor_vs_trivial_ratio"}  # fmt: skip
     for key in ("copy_seconds", "dq_full_run_s"):
         xy = points(series[key])
         assert len(xy) == 3 and xy[0][0] < xy[1][0] < xy[2][0]  # N grows left to right
@@ -61,6 +62,9 @@ def test_each_figure_is_a_line_over_n_rising_with_the_time_it_took(tmp_path):
     assert (y1 - y2) / (x2 - x1) == pytest.approx((y2 - y3) / (x3 - x2), rel=0.1)
     assert series["copy_seconds"].get("stroke-dasharray")  # a floor is dashed, its figure is not
     assert not series["export_csv_seconds"].get("stroke-dasharray")
+    # The save floor's ratio is dashed beside the save's, and drawn below it (1.2 against 2.4).
+    assert series["save_floor_vs_trivial_ratio"].get("stroke-dasharray")
+    assert points(series["save_floor_vs_trivial_ratio"])[0][1] > points(series["form_save_vs_trivial_ratio"])[0][1]
 
 
 def test_a_ratio_above_its_target_is_drawn_above_the_target_line(tmp_path):
