@@ -160,6 +160,8 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 # The form-save benchmark's floor page (registry/bench/views.py: save_floor) answers only where the
 # benchmark's own server turns it on; everywhere else it is a 404.
 BENCH_SAVE_FLOOR = env.get_bool("BENCH_SAVE_FLOOR", False)
+if BENCH_SAVE_FLOOR and PRODUCTION:
+    raise env.ConfigError("BENCH_SAVE_FLOOR must be off when DJANGO_ENV=production: its page writes unaudited")
 
 # Celery: no broker configured means the embedded default, tasks run in-process.
 CELERY_BROKER_URL = env.get_broker_url("CELERY_BROKER_URL")

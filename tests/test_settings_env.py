@@ -56,6 +56,12 @@ def test_production_requires_secret_key():
     assert "SECRET_KEY is required when DJANGO_ENV=production" in result.stderr
 
 
+def test_production_refuses_the_benchmarks_unaudited_write_page():
+    result = manage("check", DJANGO_ENV="production", SECRET_KEY=STRONG_KEY, BENCH_SAVE_FLOOR="true")
+    assert result.returncode == 2
+    assert "BENCH_SAVE_FLOOR must be off when DJANGO_ENV=production" in result.stderr
+
+
 def test_production_check_deploy_has_no_warnings():
     result = manage("check", "--deploy", "--fail-level", "WARNING", DJANGO_ENV="production", SECRET_KEY=STRONG_KEY)
     assert result.returncode == 0, result.stdout + result.stderr
