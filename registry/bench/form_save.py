@@ -19,6 +19,7 @@ from __future__ import annotations
 import statistics
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from urllib.parse import urlencode
 
 from django.urls import reverse
@@ -177,10 +178,6 @@ def trivial_step(session, url: str) -> Callable[[], None]:
     return step
 
 
-def floor_step(browser: SavingBrowser, floor_url: str) -> Callable[[], None]:
-    return lambda: browser.floor_save(floor_url)
-
-
 def bench_form_save(project, server: Server, *, clients: int = 16, saves_each: int = 10, repeats: int = 3) -> dict:
     design = design_of(project)
     instrument = largest_instrument(design)
@@ -190,7 +187,8 @@ def bench_form_save(project, server: Server, *, clients: int = 16, saves_each: i
     browsers = [open_form(s, server.base_url, project, f, toggle) for s, f in zip(sessions, forms, strict=True)]
     ping_url = server.base_url + reverse("bench-ping")
     trivial = [trivial_step(s, ping_url) for s in sessions]
-    floors = [floor_step(b, server.base_url + reverse("bench-save-floor", args=[i])) for i, b in enumerate(browsers)]
+    floors = [partial(b.floor_save, server.base_url + reverse("bench-save-floor", args=[slot]))
+              for slot, b in enumerate(browsers)]  # fmt: skip
 
     # Warm every gunicorn worker (design cache, imports, connections) before anything is timed.
     run_clients(trivial, requests_each=2)
@@ -231,21 +229,13 @@ def bench_form_save(project, server: Server, *, clients: int = 16, saves_each: i
         "save_floor_rps": round(statistics.median(r.throughput_rps for r in bare), 1),
         "save_floor_vs_trivial_ratio": _throughput_ratio(pings, bare),
         "form_save_vs_save_floor_ratio": _throughput_ratio(bare, saves),
-        **_cpu_figures(save_cpu, ping_cpu),
-        **_floor_cpu_figures(bare_cpu),
+        **_cpu_figures(save_cpu, ping_cpu, bare_cpu),
     }
 
 
 def _throughput_ratio(faster: list[LoadResult], slower: list[LoadResult]) -> float:
     """Median over the repeats of one phase's throughput over another's (phases of a repeat run back to back)."""
     return round(statistics.median(f.throughput_rps / s.throughput_rps for f, s in zip(faster, slower, strict=True)), 2)
-
-
-def _floor_cpu_figures(bare_cpu: list[CpuSample]) -> dict:
-    if not bare_cpu:
-        return {}
-    return {f"save_floor_cpu_ms_{kind}": round(statistics.median(getattr(c, kind) for c in bare_cpu), 2)
-            for kind in ("web", "database", "clients")}  # fmt: skip
 
 
 def measured(server: Server, steps: list[Callable[[], None]], each: int, cpu: list[CpuSample]) -> LoadResult:
@@ -258,12 +248,12 @@ def measured(server: Server, steps: list[Callable[[], None]], each: int, cpu: li
     return result
 
 
-def _cpu_figures(save_cpu: list[CpuSample], ping_cpu: list[CpuSample]) -> dict:
+def _cpu_figures(save_cpu: list[CpuSample], ping_cpu: list[CpuSample], floor_cpu: list[CpuSample]) -> dict:
     """Medians of each process kind's CPU per request (ms), and the server side's ratio (web + database)."""
     if not save_cpu or not ping_cpu:
         return {}
     figures = {}
-    for prefix, samples in (("form_save", save_cpu), ("trivial", ping_cpu)):
+    for prefix, samples in (("form_save", save_cpu), ("trivial", ping_cpu), ("save_floor", floor_cpu)):
         for kind in ("web", "database", "clients"):
             figures[f"{prefix}_cpu_ms_{kind}"] = round(statistics.median(getattr(c, kind) for c in samples), 2)
     server = [(s.web + s.database) / max(p.web + p.database, 1e-9) for s, p in zip(save_cpu, ping_cpu, strict=True)]
