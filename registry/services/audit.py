@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -51,14 +52,22 @@ def chain_of(project: Project | None) -> str:
     return f"project:{project.code}" if project is not None else "system"
 
 
-def _canonical(row: AuditEvent) -> bytes:
+def _payload(row: AuditEvent) -> dict[str, Any]:
     payload = {}
     for name in HASHED_FIELDS:
         value = getattr(row, name)
         if isinstance(value, datetime):
             value = value.isoformat()
         payload[name] = value
-    return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    return payload
+
+
+def _dumps(payload: dict[str, Any]) -> str:
+    return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _canonical(row: AuditEvent) -> bytes:
+    return _dumps(_payload(row)).encode()
 
 
 def row_hash(prev_hash: str, row: AuditEvent) -> str:
@@ -86,9 +95,7 @@ def audit_append(
     if not changes:
         return []
     chain = chain_of(project)
-    at = at or timezone.now()
-    request_id = current_request_id() if request_id is None else request_id
-    username = getattr(user, "username", "") if user is not None else ""
+    rows = _new_rows(project, chain, action, changes, user, source, reason, request_id, at)
     # savepoint=False: the caller's transaction is the unit (a failed append fails the change with it),
     # and a savepoint would cost two round trips on every save.
     with transaction.atomic(savepoint=False):
@@ -97,34 +104,11 @@ def audit_append(
             head = _locked_head(chain)
         elif head.chain != chain:
             raise ValueError(f"the head of {head.chain} was locked for an append to {chain}")
-        rows = []
         prev_hash, sequence = head.last_hash, head.sequence
-        for change in changes:
+        for row in rows:
             sequence += 1
-            row = AuditEvent(
-                project=project,
-                chain=chain,
-                sequence=sequence,
-                at=at,
-                user=user if getattr(user, "pk", None) else None,
-                username=username,
-                action=action,
-                record_id=change.record_id,
-                event=change.event,
-                instrument=change.instrument,
-                instance=change.instance,
-                field=change.field,
-                old_value=change.old,
-                new_value=change.new,
-                reason=reason,
-                source=source,
-                request_id=request_id,
-                details=change.details,
-                prev_hash=prev_hash,
-            )
-            row.row_hash = row_hash(prev_hash, row)
-            prev_hash = row.row_hash
-            rows.append(row)
+            row.sequence, row.prev_hash = sequence, prev_hash
+            row.row_hash = prev_hash = row_hash(prev_hash, row)
         head.sequence, head.last_hash = sequence, prev_hash
         if sql_rows.enabled() and len(rows) <= MAX_ROWS_PER_STATEMENT:
             _write_rows_and_head(rows, head)
@@ -132,6 +116,143 @@ def audit_append(
             AuditEvent.objects.bulk_create(rows)
             head.save(update_fields=["sequence", "last_hash"])
     return rows
+
+
+def _new_rows(
+    project,
+    chain: str,
+    action: str,
+    changes: list[Change],
+    user,
+    source: str,
+    reason: str,
+    request_id: str | None,
+    at: datetime | None,
+) -> list[AuditEvent]:
+    """The rows of an append, without their place in the chain (sequence and hashes)."""
+    at = at or timezone.now()
+    request_id = current_request_id() if request_id is None else request_id
+    username = getattr(user, "username", "") if user is not None else ""
+    user = user if getattr(user, "pk", None) else None
+    return [
+        AuditEvent(
+            project=project, chain=chain, at=at, user=user, username=username, action=action,
+            record_id=change.record_id, event=change.event, instrument=change.instrument, instance=change.instance,
+            field=change.field, old_value=change.old, new_value=change.new, reason=reason, source=source,
+            request_id=request_id, details=change.details,
+        )
+        for change in changes
+    ]  # fmt: skip
+
+
+def write_and_append(
+    project: Project | None,
+    write_first: tuple[str, list],
+    *,
+    action: str,
+    changes: Iterable[Change],
+    user=None,
+    source: str = AuditSource.WEB,
+    reason: str = "",
+    also: tuple[str, list] | None = None,
+) -> tuple[list[AuditEvent], tuple]:
+    """The change's own statement, its audit rows and the chain head's move: one round trip on PostgreSQL.
+
+    Must run inside the transaction that makes the change. The statement locks the chain's head itself
+    (its newest version, after any wait), so the rows' places and hashes are worked out in the statement:
+    PostgreSQL hashes each row as `row_hash` does, from the canonical JSON that Python wrote around the
+    sequence number (`_canonical_around_sequence`). Holding the head for the statement alone keeps the
+    saves of a project queueing on it as briefly as before, one round trip fewer (docs/benchmarks.md).
+    `also`: more columns (SQL, params) read in that statement, returned second, as `lock_head` gives them.
+    """
+    changes = list(changes)
+    if not changes or not sql_rows.enabled() or len(changes) > MAX_ROWS_PER_STATEMENT:
+        head, more = lock_head(project, write_first, also)
+        rows = audit_append(project=project, action=action, changes=changes, user=user, source=source,
+                            reason=reason, head=head)  # fmt: skip
+        return rows, more
+    chain = chain_of(project)
+    rows = _new_rows(project, chain, action, changes, user, source, reason, None, None)
+    db = connections[connection.alias]
+    params: list = [*write_first[1], chain]
+    prefixes, suffixes = [], []
+    for row in rows:
+        prefix, suffix = _canonical_around_sequence(row)
+        prefixes.append(prefix)
+        suffixes.append(suffix)
+    params += [prefixes, suffixes, len(rows)]
+    for n, row in enumerate(rows, start=1):
+        params.append(n)
+        params.extend(_row_params(row, db, _appended_columns()))
+    params += [chain, len(rows), *(also[1] if also else ())]
+    with connection.cursor() as cursor:
+        sql_rows.execute(cursor, _write_and_append_sql(write_first[0], len(rows), also[0] if also else ""), params)
+        written, *more = cursor.fetchone()
+    placed = _json_value(written)
+    if not placed:  # the chain has no head yet: the change's statement ran, the usual append creates the head
+        return audit_append(project=project, action=action, changes=changes, user=user, source=source,
+                            reason=reason), tuple(more)  # fmt: skip
+    for row, (pk, sequence, prev_hash, row_hash_) in zip(rows, sorted(placed, key=lambda p: p[1]), strict=True):
+        row.pk, row.sequence, row.prev_hash, row.row_hash = pk, sequence, prev_hash, row_hash_
+        row._state.adding, row._state.db = False, connection.alias
+    return rows, tuple(more)
+
+
+def _canonical_around_sequence(row: AuditEvent) -> tuple[bytes, bytes]:
+    """`_canonical(row)` split where the sequence number goes: prefix + str(sequence) + suffix is the same bytes.
+
+    The payload's keys are sorted, so the number sits between the keys before "sequence" and those after.
+    """
+    payload = _payload(row)
+    del payload["sequence"]
+    before = {k: v for k, v in payload.items() if k < "sequence"}
+    after = {k: v for k, v in payload.items() if k > "sequence"}
+    prefix = _dumps(before)[:-1] + ',"sequence":'
+    suffix = "," + _dumps(after)[1:]
+    return prefix.encode(), suffix.encode()
+
+
+_CHAIN_COLUMNS = ("sequence", "prev_hash", "row_hash")  # what the append statement works out itself
+
+
+@cache
+def _appended_columns() -> tuple[tuple[str, type | None, models.Field], ...]:
+    return tuple(c for c in _insert_columns() if c[2].column not in _CHAIN_COLUMNS)
+
+
+@cache
+def _write_and_append_sql(write_first: str, count: int, also: str) -> str:
+    fields = [f for _, _, f in _appended_columns()]
+    # VALUES outside an INSERT's own list take no type from the columns: each parameter says its type (without
+    # a length: an explicit cast to varchar(n) would cut a value that the column must refuse).
+    one = "(%s::integer, " + ", ".join(f"%s::{_base_type(f)}" for f in fields) + ")"
+    names = ", ".join(f'"{f.column}"' for f in fields)
+    values_names = ", ".join(f"v{i}" for i in range(len(fields)))
+    return (
+        f"WITH RECURSIVE written AS ({write_first}), "  # noqa: S608 - callers' constant SQL, model columns, placeholders
+        "head AS (SELECT sequence, last_hash FROM registry_auditchainhead WHERE chain = %s FOR UPDATE), "
+        # Row n's hash: sha256 of the previous hash, a newline and the canonical JSON with its sequence, as row_hash.
+        "chained (n, sequence, prev_hash, row_hash) AS (SELECT 0, sequence, ''::text, last_hash::text FROM head "
+        "UNION ALL SELECT c.n + 1, c.sequence + 1, c.row_hash, encode(sha256(convert_to(c.row_hash || E'\\n', 'UTF8') "
+        "|| (%s::bytea[])[c.n + 1] || convert_to((c.sequence + 1)::text, 'UTF8') || (%s::bytea[])[c.n + 1]), 'hex') "
+        "FROM chained c WHERE c.n < %s), "
+        f"inserted AS (INSERT INTO registry_auditevent ({names}, sequence, prev_hash, row_hash) "
+        f"SELECT {', '.join(f'v.{n}' for n in values_names.split(', '))}, c.sequence, c.prev_hash, c.row_hash "
+        f"FROM (VALUES {', '.join([one] * count)}) AS v (n, {values_names}) JOIN chained c ON c.n = v.n "
+        "RETURNING id, sequence, prev_hash, row_hash), "
+        "moved AS (UPDATE registry_auditchainhead h SET sequence = c.sequence, last_hash = c.row_hash "
+        "FROM chained c WHERE h.chain = %s AND c.n = %s) "
+        "SELECT (SELECT coalesce(json_agg(json_build_array(id, sequence, prev_hash, row_hash)), '[]') FROM inserted)"
+        f"{', ' if also else ''}{also}"
+    )
+
+
+def _base_type(field: models.Field) -> str:
+    return re.sub(r"\(.*\)", "", field.db_type(connection))
+
+
+def _json_value(value):
+    return json.loads(value) if isinstance(value, str | bytes) else value
 
 
 def lock_head(
@@ -215,11 +336,12 @@ def _insert_columns() -> tuple[tuple[str, type | None, models.Field], ...]:
     return tuple((f.attname, _plain_type(f), f) for f in _insert_fields())
 
 
-def _row_params(row: AuditEvent, db) -> list:
-    """The row's INSERT parameters: what `f.get_db_prep_save(f.pre_save(row, True), db)` gives for each column."""
+def _row_params(row: AuditEvent, db, columns: tuple | None = None) -> list:
+    """The row's INSERT parameters: what `f.get_db_prep_save(f.pre_save(row, True), db)` gives for each column
+    (of `columns`, by default every inserted one)."""
     values = row.__dict__
     params = []
-    for attname, plain, f in _insert_columns():
+    for attname, plain, f in columns or _insert_columns():
         value = values[attname]
         params.append(value if value is None or type(value) is plain else f.get_db_prep_save(f.pre_save(row, True), db))
     return params

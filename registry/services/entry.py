@@ -19,7 +19,7 @@ from registry.access import Right, Scope
 from registry.models import AuditSource, FormInstance, FormStatus, Record
 from registry.quality.services import realtime
 from registry.services import save_sql
-from registry.services.audit import Change, audit_append, lock_head
+from registry.services.audit import Change, audit_append, write_and_append
 from registry.services.design import Design, design_of
 from registry.services.record_logic import FormKey, RecordValues, forms_read_by
 
@@ -230,12 +230,15 @@ def form_save(
             form.row_version = form.row_version + (0 if created else 1)
             form.metadata_version = design.version_number
             form.updated_by = scope.user if getattr(scope.user, "pk", None) else None
-            head = None
+            audited = {"project": scope.project, "action": "data_change", "changes": changes, "user": scope.user,
+                       "source": source, "reason": reason.strip()}  # fmt: skip
             if created or not sql_rows.enabled():
                 form.save()
+                audit_append(**audited)
             else:
-                # The UPDATE goes with the audit chain head's lock, and so do the forms the checks after the
-                # save will read (that statement runs after the record's lock: it sees every committed form).
+                # The UPDATE, the audit rows and the chain head's move go in one statement, and so do the forms
+                # the checks after the save will read (it runs after the record's lock: it sees every committed
+                # form).
                 wanted = None if record_forms is not None else realtime.instruments_to_read(
                     scope.project, design, instrument, check_reads)  # fmt: skip
                 also = None
@@ -244,11 +247,10 @@ def form_save(
                         save_sql.FORMS_OF_COLUMN,
                         save_sql.forms_of_params(record.pk, wanted, (event, instrument, instance)),
                     )
-                head, more = lock_head(scope.project, save_sql.update_form_sql(form), also)
-                if also is not None and head is not None:
+                project = audited.pop("project")
+                _, more = write_and_append(project, save_sql.update_form_sql(form), also=also, **audited)
+                if also is not None and more:  # none when the chain had no head yet (its first append)
                     record_forms = save_sql.forms_at(more[0])
-            audit_append(project=scope.project, action="data_change", changes=changes, user=scope.user,
-                         source=source, reason=reason.strip(), head=head)  # fmt: skip
     form.record = record
     # The record's other forms, if the logic read them all (a record with many repeating instances is only
     # read when something needs it), or those the checks need: the real-time rules start from them.

@@ -309,5 +309,6 @@ def _after_save(request, design, code, record_id, event, instrument, instance) -
             return reverse("form-entry", kwargs={"code": code, "record_id": record_id, "event": event,
                                                  "instrument": names[position + 1], "instance": 1})  # fmt: skip
         return reverse("record-home", kwargs={"code": code, "record_id": record_id})
-    return reverse("form-entry", kwargs={"code": code, "record_id": record_id, "event": event,
-                                         "instrument": instrument, "instance": instance})  # fmt: skip
+    # "Save and stay": the form page the browser posted to (the save resolved it); reverse() took a tenth
+    # of a millisecond of every save.
+    return request.path

@@ -15,7 +15,17 @@ from hypothesis import strategies as st
 from registry import sql_rows
 from registry.models import AuditChainHead, AuditEvent
 from registry.selectors_audit import AuditFilters, audit_rows
-from registry.services.audit import Change, audit_append, chain_of, replay_record, row_hash, verify_chain
+from registry.services.audit import (
+    Change,
+    _canonical,
+    _canonical_around_sequence,
+    audit_append,
+    chain_of,
+    replay_record,
+    row_hash,
+    verify_chain,
+    write_and_append,
+)
 from tests.registry.factories import build_world
 
 
@@ -129,6 +139,93 @@ def test_a_new_chain_and_an_append_of_hundreds_of_rows_verify(append_path):
     assert verify_chain(chain).ok
 
 
+AWKWARD = [  # what the canonical JSON must carry exactly: quotes, non-ASCII, nested "sequence" and "source" keys
+    Change(field="note", old='say "hi", %s', new="fièvre 39,5 °C — 発熱", record_id="AAA-0001", event="baseline_arm_1",
+           instrument="labs", instance=3, details={"source": "x", "sequence": 0, "cleared_by": "branching logic"}),
+    Change(details={"role": "monitor"}),  # a non-data action: no field, no instance
+    Change(field="crp", old=None, new="\\ \n \t \u2028", record_id="AAA-0001"),  # escapes JSON writes
+]  # fmt: skip
+
+
+@pytest.mark.django_db
+def test_the_canonical_json_splits_around_the_sequence_number_byte_for_byte():
+    world = build_world()
+    rows = write_changes(world, AWKWARD, reason="transcription error")
+    for row in rows:
+        prefix, suffix = _canonical_around_sequence(row)
+        assert prefix + str(row.sequence).encode() + suffix == _canonical(row)
+        row.sequence = 12345678901234  # any number, any length
+        assert prefix + b"12345678901234" + suffix == _canonical(row)
+
+
+def name_written(world, name: str) -> tuple[str, list]:
+    """A change's own statement, as a save's UPDATE of its form is: here the user's last name."""
+    return "UPDATE auth_user SET last_name = %s WHERE id = %s", [name, world.users["coord_a"].pk]
+
+
+def last_name(world) -> str:
+    return type(world.users["coord_a"]).objects.get(pk=world.users["coord_a"].pk).last_name
+
+
+def write_and_append_changes(world, changes, name="written", reason="", also=None):
+    with transaction.atomic():
+        return write_and_append(world.project, name_written(world, name), action="data_change", changes=changes,
+                                user=world.users["coord_a"], reason=reason, also=also)  # fmt: skip
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("count", [1, 3, 101])  # more than a statement takes: the rows go through bulk_create
+def test_a_write_with_its_audit_rows_hashed_by_postgresql_verifies_as_python_hashes(append_path, count):
+    world = build_world()
+    chain = chain_of(world.project)
+    write_changes(world, [Change(field="crp", new="0", record_id="AAA-0001")])  # the head exists
+    changes = (AWKWARD * count)[:count]
+    before = last_name(world)
+    also = ("(SELECT last_name FROM auth_user WHERE id = %s)", [world.users["coord_a"].pk])
+    rows, more = write_and_append_changes(world, changes, reason="transcription error", also=also)
+    # The change's own statement ran; the columns read with it see the statement's snapshot (not its own write).
+    # Off PostgreSQL they are not read (the checks after a save read their forms themselves).
+    assert last_name(world) == "written" and more == ((before,) if append_path == "sql" else ())
+    stored = list(AuditEvent.objects.filter(chain=chain, sequence__gt=1).order_by("sequence"))
+    assert [(r.pk, r.sequence, r.prev_hash, r.row_hash) for r in rows] == [
+        (r.pk, r.sequence, r.prev_hash, r.row_hash) for r in stored
+    ]
+    assert [r.sequence for r in stored] == list(range(2, 2 + count))
+    prev = AuditEvent.objects.get(chain=chain, sequence=1).row_hash
+    for row in stored:
+        assert (row.prev_hash, row.row_hash) == (prev, row_hash(prev, row))
+        prev = row.row_hash
+    assert (stored[0].new_value, stored[0].details, stored[0].reason) == (
+        "fièvre 39,5 °C — 発熱", AWKWARD[0].details, "transcription error")  # fmt: skip
+    head = AuditChainHead.objects.get(chain=chain)
+    assert (head.sequence, head.last_hash) == (1 + count, prev)
+    assert verify_chain(chain).ok
+
+
+@pytest.mark.django_db
+def test_a_write_with_its_audit_rows_on_a_chain_without_a_head_creates_the_head(append_path):
+    world = build_world()
+    chain = chain_of(world.project)
+    assert not AuditChainHead.objects.filter(chain=chain).exists()
+    rows, _ = write_and_append_changes(world, AWKWARD[:2])
+    assert [r.sequence for r in rows] == [1, 2]
+    assert last_name(world) == "written"
+    head = AuditChainHead.objects.get(chain=chain)
+    assert (head.sequence, head.last_hash) == (2, rows[-1].row_hash) and verify_chain(chain).ok
+
+
+@pytest.mark.django_db
+def test_a_write_whose_audit_value_is_too_long_is_refused_whole():
+    """The statement's parameters are cast to their columns' types without a length: a cast to varchar(100)
+    would cut a record id the column must refuse, and the change's own write goes back with it."""
+    world = build_world()
+    write_changes(world, [Change(field="crp", new="1", record_id="AAA-0001")])
+    with pytest.raises(DatabaseError, match="too long"):
+        write_and_append_changes(world, [Change(field="crp", new="2", record_id="A" * 101)], name="not written")
+    assert last_name(world) != "not written"
+    assert verify_chain(chain_of(world.project)).checked == 1
+
+
 @pytest.mark.django_db
 def test_a_value_too_long_for_its_column_is_refused_not_cut():
     assert connection.vendor == "postgresql"
@@ -142,7 +239,8 @@ def test_a_value_too_long_for_its_column_is_refused_not_cut():
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_appends_to_one_chain_keep_it_whole():
     """Appends from separate transactions queue on the chain's head: each reads the head as the one
-    before it left it (PostgreSQL's FOR UPDATE returns the row's newest version after the wait)."""
+    before it left it (PostgreSQL's FOR UPDATE returns the row's newest version after the wait), whether
+    Python hashes the rows or the save's statement does."""
     world = build_world()
     write_changes(world, [Change(field="crp", new="0", record_id="AAA-0001")])  # the head exists
     start, failures = threading.Barrier(8), []
@@ -151,9 +249,12 @@ def test_concurrent_appends_to_one_chain_keep_it_whole():
         try:
             start.wait()
             for round_ in range(5):
-                with transaction.atomic():
-                    write_changes(world, [Change(field=f"f{n}", new=f"{round_}.{i}", record_id="AAA-0001")
-                                          for i in range(3)])  # fmt: skip
+                changes = [Change(field=f"f{n}", new=f"{round_}.{i}", record_id="AAA-0001") for i in range(3)]
+                if n % 2:  # half the writers append as a save does: rows hashed in the write's own statement
+                    write_and_append_changes(world, changes, name=f"writer {n}")
+                else:
+                    with transaction.atomic():
+                        write_changes(world, changes)
         except Exception as error:
             failures.append(error)
         finally:
