@@ -227,7 +227,7 @@ def _write_and_append_sql(write_first: str, count: int, also: str) -> str:
     # a length: an explicit cast to varchar(n) would cut a value that the column must refuse).
     one = "(%s::integer, " + ", ".join(f"%s::{_base_type(f)}" for f in fields) + ")"
     names = ", ".join(f'"{f.column}"' for f in fields)
-    values_names = ", ".join(f"v{i}" for i in range(len(fields)))
+    aliases = [f"v{i}" for i in range(len(fields))]
     return (
         f"WITH RECURSIVE written AS ({write_first}), "  # noqa: S608 - callers' constant SQL, model columns, placeholders
         "head AS (SELECT sequence, last_hash FROM registry_auditchainhead WHERE chain = %s FOR UPDATE), "
@@ -237,8 +237,8 @@ def _write_and_append_sql(write_first: str, count: int, also: str) -> str:
         "|| (%s::bytea[])[c.n + 1] || convert_to((c.sequence + 1)::text, 'UTF8') || (%s::bytea[])[c.n + 1]), 'hex') "
         "FROM chained c WHERE c.n < %s), "
         f"inserted AS (INSERT INTO registry_auditevent ({names}, sequence, prev_hash, row_hash) "
-        f"SELECT {', '.join(f'v.{n}' for n in values_names.split(', '))}, c.sequence, c.prev_hash, c.row_hash "
-        f"FROM (VALUES {', '.join([one] * count)}) AS v (n, {values_names}) JOIN chained c ON c.n = v.n "
+        f"SELECT {', '.join(f'v.{a}' for a in aliases)}, c.sequence, c.prev_hash, c.row_hash "
+        f"FROM (VALUES {', '.join([one] * count)}) AS v (n, {', '.join(aliases)}) JOIN chained c ON c.n = v.n "
         "RETURNING id, sequence, prev_hash, row_hash), "
         "moved AS (UPDATE registry_auditchainhead h SET sequence = c.sequence, last_hash = c.row_hash "
         "FROM chained c WHERE h.chain = %s AND c.n = %s) "

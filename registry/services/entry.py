@@ -291,10 +291,13 @@ def diff_values(
     old: dict[str, str], new: dict[str, str], old_missing: dict[str, str], new_missing: dict[str, str]
 ) -> list[Change]:
     changes = []
-    for name in sorted(set(old) | set(new)):
+    # Only the changed names are sorted: a save changes a few of ~150 columns (sorting their union was most
+    # of the diff's time).
+    changed = [name for name, after in new.items() if old.get(name, "") != after]
+    changed += [name for name, before in old.items() if name not in new and before != ""]
+    for name in sorted(changed):
         before, after = old.get(name, ""), new.get(name, "")
-        if before != after:
-            changes.append(Change(field=name, old=before or None, new=after or None))
+        changes.append(Change(field=name, old=before or None, new=after or None))
     for name in sorted(set(old_missing) | set(new_missing)):
         before, after = old_missing.get(name), new_missing.get(name)
         if before != after:

@@ -12,13 +12,15 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from hypothesis import given
+from hypothesis import strategies as st
 
 from registry import sql_rows
 from registry.models import AuditChainHead, AuditEvent, FormInstance
 from registry.quality.models import Verification
 from registry.quality.services.verification import verify
 from registry.services.audit import chain_of, verify_chain
-from registry.services.entry import form_save
+from registry.services.entry import diff_values, form_save
 from registry.services.locking import form_lock, record_lock
 from registry.services.records import record_create
 from tests.registry.designs import import_classic
@@ -190,3 +192,28 @@ def test_prepared_statements_are_prepared_once_per_connection(client, db, monkey
     # memberships (scope), lock (with the checks' reads), UPDATE with the audit rows and the head's move
     assert sum(q["sql"].startswith("EXECUTE") for q in third.captured_queries) == 3
     assert FormInstance.objects.get(pk=form.pk).data["age"] == "12" and verify_chain(chain_of(world.project)).ok
+
+
+stored_values = st.dictionaries(
+    st.sampled_from(["age", "crp", "esr", "sex", "note", "fever___1", "fever___2"]),
+    st.sampled_from(["", "0", "1", "2.5", "fièvre", None]),
+    max_size=7,
+)
+
+
+@given(old=stored_values, new=stored_values, old_missing=stored_values, new_missing=stored_values)
+def test_the_diff_names_every_changed_column_once_in_order_as_the_whole_comparison_does(
+    old, new, old_missing, new_missing
+):
+    """The save's diff sorts only the changed names; the audit must be what comparing every name gives."""
+    expected = []
+    for name in sorted(set(old) | set(new)):
+        before, after = old.get(name, ""), new.get(name, "")
+        if before != after:
+            expected.append((name, before or None, after or None, {}))
+    for name in sorted(set(old_missing) | set(new_missing)):
+        before, after = old_missing.get(name), new_missing.get(name)
+        if before != after:
+            expected.append((name, before, after, {"missing_code": True}))
+    changes = diff_values(old, new, old_missing, new_missing)
+    assert [(c.field, c.old, c.new, c.details) for c in changes] == expected
