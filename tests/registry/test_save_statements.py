@@ -59,7 +59,7 @@ def test_a_web_save_writes_the_form_and_one_chained_audit_row_per_change(client,
     client.force_login(world.users["coord_a"])
     before = datetime.now(UTC)
     response = post(client, record, form.row_version, reason="transcription error")
-    assert response.status_code == 302
+    assert response.status_code == 302 and response["Location"] == url(record)  # "save and stay": the same form
     stored = FormInstance.objects.get(pk=form.pk)
     assert stored.data["age"] == "11" and stored.row_version == form.row_version + 1
     assert stored.updated_by == world.users["coord_a"] and stored.updated_at >= before
@@ -73,6 +73,18 @@ def test_a_web_save_writes_the_form_and_one_chained_audit_row_per_change(client,
     head, last = AuditChainHead.objects.get(chain=chain), AuditEvent.objects.filter(chain=chain).latest("sequence")
     assert (head.sequence, head.last_hash) == (last.sequence, last.row_hash)
     assert verify_chain(chain).ok
+
+
+def test_save_and_next_opens_the_events_next_form_and_after_the_last_the_record(client, world):
+    record, form = saved(world, {"age": "9"})
+    client.force_login(world.users["coord_a"])
+    data = {"age": "10", "status": "0", "row_version": str(form.row_version), "save_next": "1"}
+    response = client.post(url(record), data)
+    assert response.status_code == 302
+    assert response["Location"] == f"/projects/classic/records/{record.record_id}/{EVENT}/labs/1/"
+    response = client.post(response["Location"], {"crp": "5", "status": "0", "row_version": "0", "save_next": "1"})
+    assert response.status_code == 302 and response["Location"] == f"/projects/classic/records/{record.record_id}/"
+    assert FormInstance.objects.get(record=record, instrument="labs").data["crp"] == "5"
 
 
 def test_a_complete_form_still_asks_for_a_reason_and_writes_nothing_without_one(client, world):
