@@ -11,6 +11,7 @@ way `QuerySet` builds them (`Model.from_db`, the fields' own converters, related
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
@@ -62,6 +63,12 @@ def execute(cursor, sql: str, params: Sequence[Any]) -> None:
         cursor.execute(prepare)
         done.add(name)
     cursor.execute(run, params)
+
+
+def json_value(value: Any, loads: Callable[[str | bytes], Any] = json.loads) -> Any:
+    """A JSON or JSONB column's value as Python: Django's backend hands JSONB over as text (the JSONField
+    parses it), a bare connection parses it itself. `loads`: a caller's local binding, in a loop."""
+    return loads(value) if isinstance(value, str | bytes) else value
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
+from functools import cache, partial
 from typing import Any
 
 from django.db import connection, connections, models, transaction
@@ -166,11 +166,11 @@ def write_and_append(
     `also`: more columns (SQL, params) read in that statement, returned second, as `lock_head` gives them.
     """
     changes = list(changes)
+    append = partial(audit_append, project=project, action=action, changes=changes, user=user, source=source,
+                     reason=reason)  # fmt: skip
     if not changes or not sql_rows.enabled() or len(changes) > MAX_ROWS_PER_STATEMENT:
         head, more = lock_head(project, write_first, also)
-        rows = audit_append(project=project, action=action, changes=changes, user=user, source=source,
-                            reason=reason, head=head)  # fmt: skip
-        return rows, more
+        return append(head=head), more
     chain = chain_of(project)
     rows = _new_rows(project, chain, action, changes, user, source, reason, None, None)
     db = connections[connection.alias]
@@ -188,10 +188,9 @@ def write_and_append(
     with connection.cursor() as cursor:
         sql_rows.execute(cursor, _write_and_append_sql(write_first[0], len(rows), also[0] if also else ""), params)
         written, *more = cursor.fetchone()
-    placed = _json_value(written)
+    placed = sql_rows.json_value(written)
     if not placed:  # the chain has no head yet: the change's statement ran, the usual append creates the head
-        return audit_append(project=project, action=action, changes=changes, user=user, source=source,
-                            reason=reason), tuple(more)  # fmt: skip
+        return append(), tuple(more)
     for row, (pk, sequence, prev_hash, row_hash_) in zip(rows, sorted(placed, key=lambda p: p[1]), strict=True):
         row.pk, row.sequence, row.prev_hash, row.row_hash = pk, sequence, prev_hash, row_hash_
         row._state.adding, row._state.db = False, connection.alias
@@ -249,10 +248,6 @@ def _write_and_append_sql(write_first: str, count: int, also: str) -> str:
 
 def _base_type(field: models.Field) -> str:
     return re.sub(r"\(.*\)", "", field.db_type(connection))
-
-
-def _json_value(value):
-    return json.loads(value) if isinstance(value, str | bytes) else value
 
 
 def lock_head(

@@ -230,11 +230,11 @@ def form_save(
             form.row_version = form.row_version + (0 if created else 1)
             form.metadata_version = design.version_number
             form.updated_by = scope.user if getattr(scope.user, "pk", None) else None
-            audited = {"project": scope.project, "action": "data_change", "changes": changes, "user": scope.user,
-                       "source": source, "reason": reason.strip()}  # fmt: skip
+            audited = {"action": "data_change", "changes": changes, "user": scope.user, "source": source,
+                       "reason": reason.strip()}  # fmt: skip
             if created or not sql_rows.enabled():
                 form.save()
-                audit_append(**audited)
+                audit_append(project=scope.project, **audited)
             else:
                 # The UPDATE, the audit rows and the chain head's move go in one statement, and so do the forms
                 # the checks after the save will read (it runs after the record's lock: it sees every committed
@@ -247,8 +247,7 @@ def form_save(
                         save_sql.FORMS_OF_COLUMN,
                         save_sql.forms_of_params(record.pk, wanted, (event, instrument, instance)),
                     )
-                project = audited.pop("project")
-                _, more = write_and_append(project, save_sql.update_form_sql(form), also=also, **audited)
+                _, more = write_and_append(scope.project, save_sql.update_form_sql(form), also=also, **audited)
                 if also is not None and more:  # none when the chain had no head yet (its first append)
                     record_forms = save_sql.forms_at(more[0])
     form.record = record

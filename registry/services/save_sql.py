@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from registry import sql_rows
 from registry.models import FormInstance, Record, Site
-from registry.sql_rows import attach, columns, split
+from registry.sql_rows import attach, columns, json_value, split
 
 FormKey = tuple[str, str, int]  # (event, instrument, instance)
 
@@ -129,7 +129,7 @@ def record_forms(
         rows = cursor.fetchall()
     loads = json.loads
     return {
-        (event, instrument, instance): (_json(loads, data), _json(loads, missing))
+        (event, instrument, instance): (json_value(data, loads), json_value(missing, loads))
         for event, instrument, instance, data, missing in rows
     }
 
@@ -170,13 +170,8 @@ def keys_params(keys: frozenset[FormKey]) -> list:
 
 def forms_at(value) -> dict[FormKey, tuple[dict, dict]]:
     """FORMS_AT_COLUMN's (or FORMS_OF_COLUMN's) value as (data, missing) by key."""
-    rows = _json(json.loads, value)
+    rows = json_value(value)
     return {(event, instrument, instance): (data, missing) for event, instrument, instance, data, missing in rows}
-
-
-def _json(loads, value):
-    # Django's backend hands JSONB over as text (the JSONField parses it); a bare connection parses it itself.
-    return loads(value) if isinstance(value, str | bytes) else value
 
 
 def update_form_sql(form: FormInstance) -> tuple[str, list]:

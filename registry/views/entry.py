@@ -212,7 +212,8 @@ def _save(request, scope, design, key: dict, submission) -> HttpResponse:
     )  # fmt: skip
     _save_messages(request, design, key["instrument"], outcome)
     # A path already: redirect() would first try it as a URL name (a failed reverse() on every save).
-    return HttpResponseRedirect(_after_save(request, design, scope.project.code, **key))
+    return HttpResponseRedirect(_after_save(request, design, scope.project.code, key["record_id"], key["event"],
+                                            key["instrument"]))  # fmt: skip
 
 
 def _record_and_form_or_404(scope, record_id: str, event: str, instrument: str, instance: int):
@@ -301,7 +302,7 @@ def logic_context(design, record, event: str, instance: int, hide: set[str]) -> 
     }  # fmt: skip
 
 
-def _after_save(request, design, code, record_id, event, instrument, instance) -> str:
+def _after_save(request, design, code: str, record_id: str, event: str, instrument: str) -> str:
     if "save_next" in request.POST:
         names = design.instruments_for_event(event)
         position = names.index(instrument)

@@ -7,7 +7,6 @@ values are dropped.
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from functools import lru_cache
@@ -92,7 +91,7 @@ _rules_kept: dict[str, list[RuleText]] = {}  # "<project pk>/<fingerprint>" -> t
 def check_reads(row) -> CheckReads:
     """(verifications as (pk, field, hash), active rules, open rule codes) from the three CHECK_READS columns."""
     verifications, fingerprint, open_rules = row
-    verifications, open_rules = (json.loads(v) if isinstance(v, str) else v for v in (verifications, open_rules))
+    verifications, open_rules = sql_rows.json_value(verifications), sql_rows.json_value(open_rules)
     return [tuple(v) for v in verifications], rules_of(fingerprint), set(open_rules)
 
 
@@ -104,7 +103,7 @@ def rules_of(fingerprint: str) -> list[RuleText]:
         with connection.cursor() as cursor:
             sql_rows.execute(cursor, _RULES, [project_pk])
             read_print, rules = cursor.fetchone()
-        found = [RuleText(*r) for r in (json.loads(rules) if isinstance(rules, str) else rules)]
+        found = [RuleText(*r) for r in sql_rows.json_value(rules)]
         if len(_rules_kept) > 256:  # projects and rule edits are few; a bound all the same
             _rules_kept.clear()
         # Kept under what was read: a rule changed since the save's statement is read again next time.
